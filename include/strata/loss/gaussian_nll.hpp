@@ -1,0 +1,66 @@
+#pragma once
+// Gaussian negative log-likelihood with a mean head and a log-variance head.
+// The network's output holds K means followed by K log-variances (Shape<2K>); the
+// target holds K values. Matches torch.nn.GaussianNLLLoss(full, eps, reduction='mean')
+// applied to (mean, exp(log_var), target): the variance is clamped below at eps for
+// the value and the gradient, and the gradient flows through the clamp unchanged, as
+// PyTorch's in-place no-grad clamp does.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <numbers>
+#include <string>
+
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+
+namespace strata::loss {
+
+struct GaussianNLL {
+  double eps = 1e-6;
+  bool full = false;
+
+  static constexpr const char* name = "gaussian_nll";
+  template <class Out>
+  struct For {
+    static_assert(Out::rank == 1 && Out::size % 2 == 0,
+                  "GaussianNLL needs a flat output with an even number of features: K means then K log-variances "
+                  "(end the net with Dense<2 * K>)");
+    using TargetShape = Shape<Out::size / 2>;
+  };
+  void validate() const {
+    if (!(eps > 0)) throw option_error("strata: GaussianNLL eps must be > 0, got " + std::to_string(eps));
+  }
+  std::string describe() const { return "GaussianNLL(eps=" + std::to_string(eps) + ")"; }
+
+  template <class O, class Y, class T = typename O::Scalar>
+  double value_and_gradient(const O& out, const Y& target, T* grad) const {
+    constexpr std::size_t R = O::RowsAtCompileTime;
+    constexpr std::size_t K = Y::RowsAtCompileTime;
+    static_assert(R == 2 * K);
+    const Eigen::Index batch = out.cols();
+    const double n = static_cast<double>(batch) * static_cast<double>(K);
+    double total = 0;
+    for (Eigen::Index j = 0; j < batch; ++j) {
+      for (std::size_t k = 0; k < K; ++k) {
+        const auto kk = static_cast<Eigen::Index>(k);
+        const double mu = static_cast<double>(out(kk, j));
+        const double s = static_cast<double>(out(kk + static_cast<Eigen::Index>(K), j));
+        const double var = std::exp(s);
+        const double vc = std::max(var, eps);
+        const double d = mu - static_cast<double>(target(kk, j));
+        total += 0.5 * (std::log(vc) + d * d / vc);
+        if (grad != nullptr) {
+          T* g = grad + static_cast<std::size_t>(j) * R;
+          g[k] = static_cast<T>(d / vc / n);
+          g[k + K] = static_cast<T>(0.5 * (1.0 / vc - d * d / (vc * vc)) * var / n);
+        }
+      }
+    }
+    double value = total / n;
+    if (full) value += 0.5 * std::log(2 * std::numbers::pi);
+    return value;
+  }
+};
+
+}  // namespace strata::loss

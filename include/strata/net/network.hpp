@@ -1,0 +1,180 @@
+#pragma once
+// Network<Net, T, Backend>: the run-time side of a Sequential. Owns the flat parameter
+// buffer, the flat gradient buffer and the workspace, and runs forward and backward.
+//
+// Workspace layout for a batch of B samples (allocated once for the largest batch seen;
+// smaller batches reuse it, so a training loop allocates nothing after its first step):
+//   activations  Net::activations_per_sample * B   every layer's output, kept for backward
+//   gradients    2 * Net::max_width * B            ping-pong buffers for d loss / d activation
+//   scratch      Net::scratch_per_sample * B       layer-private (dropout masks, ...)
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "../backend/cpu.hpp"
+#include "../core/context.hpp"
+#include "../core/error.hpp"
+#include "../core/rng.hpp"
+#include "../core/tensor.hpp"
+#include "sequential.hpp"
+
+namespace strata {
+
+template <class Net, class T = float, class Backend = backend::Cpu>
+class Network {
+  static_assert(is_sequential_v<Net>, "Network<Net, ...>: Net must be a Sequential<Input<...>, layers...>");
+  static_assert(std::is_floating_point_v<T>, "Network<Net, T>: the scalar type must be float or double");
+
+ public:
+  using NetType = Net;
+  using Scalar = T;
+  using BackendType = Backend;
+  using InputShape = typename Net::InputShape;
+  using OutputShape = typename Net::OutputShape;
+  static constexpr std::size_t parameter_count = Net::parameter_count;
+  static constexpr std::size_t layer_count = Net::layer_count;
+
+  /// Parameters initialised as PyTorch does by default, from `seed`.
+  explicit Network(std::uint64_t seed = 0) : params_(parameter_count), grads_(parameter_count) { initialize(seed); }
+
+  /// Re-draws every parameter. Layer i draws from its own stream, so adding a layer
+  /// does not change the initial values of the others.
+  void initialize(std::uint64_t seed) {
+    const Rng base(seed);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            Rng r = base.fork(I);
+            Net::template Layer<I>::init(params_.data() + Net::parameter_offsets[I], r);
+          }(),
+          ...);
+    }(std::make_index_sequence<layer_count>{});
+    std::fill(grads_.begin(), grads_.end(), T(0));
+    rng_ = base.fork(~std::uint64_t{0});
+  }
+
+  std::span<T> parameters() { return {params_.data(), params_.size()}; }
+  std::span<const T> parameters() const { return {params_.data(), params_.size()}; }
+  std::span<T> gradients() { return {grads_.data(), grads_.size()}; }
+  std::span<const T> gradients() const { return {grads_.data(), grads_.size()}; }
+
+  /// The parameters of one named tensor, e.g. parameters("0.weight").
+  std::span<T> parameters(std::string_view name) { return slice(params_, name); }
+  std::span<T> gradients(std::string_view name) { return slice(grads_, name); }
+
+  Mode mode() const { return mode_; }
+  void set_mode(Mode m) { mode_ = m; }
+  Rng& rng() { return rng_; }
+
+  /// Makes room for batches of up to `batch` samples (the only allocation a step can make).
+  void reserve(std::size_t batch) {
+    if (batch <= capacity_) return;
+    activations_.resize(Net::activations_per_sample * batch);
+    grad_buffers_.resize(2 * Net::max_width * batch);
+    scratch_.resize(Net::scratch_per_sample * batch);
+    capacity_ = batch;
+  }
+  std::size_t capacity() const { return capacity_; }
+
+  /// Runs the stack on `batch` samples stored as contiguous columns at `x`
+  /// (InputShape::size rows). `x` must stay alive until backward() returns.
+  ConstColumnsMap<T, OutputShape::size> forward(const T* x, std::size_t batch) {
+    if (batch == 0) throw option_error("strata: batch size must be > 0");
+    reserve(batch);
+    batch_ = batch;
+    input_ = x;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (forward_layer<I>(), ...);
+    }(std::make_index_sequence<layer_count>{});
+    return output();
+  }
+  template <class Derived>
+  ConstColumnsMap<T, OutputShape::size> forward(const Eigen::MatrixBase<Derived>& x) {
+    check_input(x);
+    return forward(x.derived().data(), static_cast<std::size_t>(x.cols()));
+  }
+
+  /// The output of the last forward().
+  ConstColumnsMap<T, OutputShape::size> output() const {
+    return {activation(layer_count - 1), OutputShape::size, static_cast<Eigen::Index>(batch_)};
+  }
+
+  /// Where the caller writes d loss / d output (OutputShape::size x batch) before backward().
+  ColumnsMap<T, OutputShape::size> output_gradient() {
+    return {grad_buffers_.data(), OutputShape::size, static_cast<Eigen::Index>(batch_)};
+  }
+
+  /// Back-propagates output_gradient() through the stack of the last forward(). Overwrites
+  /// gradients() and, when `input_gradient` is non-null, writes d loss / d input there.
+  void backward(T* input_gradient = nullptr) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (backward_layer<layer_count - 1 - I>(input_gradient), ...);
+    }(std::make_index_sequence<layer_count>{});
+  }
+
+  std::size_t batch() const { return batch_; }
+
+  template <class Derived>
+  static void check_input(const Eigen::MatrixBase<Derived>& x) {
+    static_assert(std::is_same_v<typename Derived::Scalar, T>, "input scalar type differs from the network's");
+    static_assert(Derived::RowsAtCompileTime == Eigen::Dynamic ||
+                      Derived::RowsAtCompileTime == static_cast<int>(InputShape::size),
+                  "input rows (features per sample) differ from the network's input shape size");
+    if (static_cast<std::size_t>(x.rows()) != InputShape::size)
+      throw shape_error("strata: input has " + std::to_string(x.rows()) + " rows per sample but the network's input " +
+                        InputShape::to_string() + " needs " + std::to_string(InputShape::size) +
+                        " (one sample per column)");
+    if (!has_contiguous_columns(x))
+      throw shape_error("strata: input columns must be contiguous (pass a matrix or a block of whole columns)");
+  }
+
+ private:
+  static std::span<T> slice(AlignedVector<T>& v, std::string_view name) {
+    for (const auto& s : Net::segments)
+      if (s.name() == name) return {v.data() + s.offset, s.size};
+    throw error("strata: no parameter tensor named '" + std::string(name) + "'");
+  }
+
+  T* activation(std::size_t i) { return activations_.data() + batch_ * Net::activation_offsets[i]; }
+  const T* activation(std::size_t i) const { return activations_.data() + batch_ * Net::activation_offsets[i]; }
+  const T* layer_input(std::size_t i) const { return i == 0 ? input_ : activation(i - 1); }
+
+  template <std::size_t I>
+  Context<T, Backend> context() {
+    Context<T, Backend> c;
+    c.mode = mode_;
+    c.batch = batch_;
+    c.scratch = Net::template Layer<I>::scratch_per_sample ? scratch_.data() + batch_ * Net::scratch_offsets[I] : nullptr;
+    c.rng = &rng_;
+    return c;
+  }
+
+  template <std::size_t I>
+  void forward_layer() {
+    auto ctx = context<I>();
+    Net::template Layer<I>::forward(params_.data() + Net::parameter_offsets[I], layer_input(I), activation(I), ctx);
+  }
+
+  template <std::size_t I>
+  void backward_layer(T* input_gradient) {
+    constexpr std::size_t from = (layer_count - 1 - I) % 2;
+    T* dy = grad_buffers_.data() + from * Net::max_width * batch_;
+    T* dx = I == 0 ? input_gradient : grad_buffers_.data() + (1 - from) * Net::max_width * batch_;
+    auto ctx = context<I>();
+    Net::template Layer<I>::backward(params_.data() + Net::parameter_offsets[I],
+                                     grads_.data() + Net::parameter_offsets[I], layer_input(I), activation(I), dy, dx,
+                                     ctx);
+  }
+
+  AlignedVector<T> params_, grads_;
+  AlignedVector<T> activations_, grad_buffers_, scratch_;
+  std::size_t capacity_ = 0;
+  std::size_t batch_ = 0;
+  const T* input_ = nullptr;
+  Mode mode_ = Mode::train;
+  Rng rng_;
+};
+
+}  // namespace strata

@@ -1,0 +1,176 @@
+#pragma once
+// Sequential<Input<...>, Specs...>: binds each layer spec to the shape that reaches
+// it and lays out, at compile time, the flat parameter buffer (offsets, segment
+// table) and the per-sample workspace (activation offsets, widest layer, scratch).
+// Nothing here allocates or computes at run time; see net/network.hpp for that.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "../core/concepts.hpp"
+#include "../core/context.hpp"
+#include "../core/segment.hpp"
+#include "../core/shape.hpp"
+
+namespace strata {
+
+namespace detail {
+
+/// Stands in for a layer after a failed check, so that only the first error is reported.
+struct PoisonLayer {
+  using InputShape = ErrorShape;
+  using OutputShape = ErrorShape;
+  static constexpr std::size_t parameter_count = 0;
+  static constexpr std::size_t scratch_per_sample = 0;
+  static constexpr std::array<Segment, 0> segments{};
+  static std::string name() { return "<error>"; }
+  template <class T>
+  static void init(T*, Rng&) {}
+  template <class T, class B>
+  static void forward(const T*, const T*, T*, Context<T, B>&) {}
+  template <class T, class B>
+  static void backward(const T*, T*, const T*, const T*, const T*, T*, Context<T, B>&) {}
+};
+
+// Binding of the spec at position Index to input shape In. The primary template handles
+// both a non-spec (an error at this index) and the quiet case after an earlier error.
+template <std::size_t Index, class In, class Spec, bool Bindable = LayerSpec<Spec> && !std::is_same_v<In, ErrorShape>>
+struct BindLayer {
+  static_assert(std::is_same_v<In, ErrorShape> || LayerSpec<Spec>,
+                "Sequential: the type at this layer index is not a layer spec (layer specs derive from "
+                "strata::LayerSpecTag, e.g. Dense<N>, ReLU, Flatten)");
+  using type = PoisonLayer;
+};
+template <std::size_t Index, class In, class Spec>
+struct BindLayer<Index, In, Spec, true> {
+  using type = typename Spec::template bind<In, Index>::type;
+  static_assert(BoundLayer<type>, "strata internal: a layer spec's bind<>::type does not satisfy BoundLayer");
+};
+
+template <std::size_t Index, class In, class... Specs>
+struct BindAll {
+  using type = std::tuple<>;
+};
+template <std::size_t Index, class In, class Spec, class... Rest>
+struct BindAll<Index, In, Spec, Rest...> {
+  using layer = typename BindLayer<Index, In, Spec>::type;
+  using rest = typename BindAll<Index + 1, typename layer::OutputShape, Rest...>::type;
+  using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(), std::declval<rest>()));
+};
+
+constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+}  // namespace detail
+
+/// A network as a type: `Sequential<Input<2>, Dense<16>, ReLU, Dense<1>>`.
+/// Shapes, parameter counts and buffer layouts are compile-time constants:
+///
+/// **Example**:
+/// ```
+/// using Mlp = Sequential<Input<784>, Dense<100>, ReLU, Dense<10>>;
+/// static_assert(Mlp::parameter_count == 784 * 100 + 100 + 100 * 10 + 10);
+/// static_assert(Mlp::output_shape == Shape<10>{});
+/// ```
+template <class First, class... Specs>
+struct Sequential {
+  static_assert(sizeof(First) == 0,
+                "Sequential<...>: the first type must be the input shape, e.g. Sequential<Input<2>, Dense<16>, ...>");
+  static constexpr std::size_t parameter_count = 0;  // keeps the error above the only one
+  static constexpr std::size_t layer_count = 0;
+};
+
+template <std::size_t... Dims, class... Specs>
+struct Sequential<Input<Dims...>, Specs...> {
+  static_assert(sizeof...(Specs) > 0, "Sequential<Input<...>>: add at least one layer after the input");
+
+  using InputShape = Shape<Dims...>;
+  using Layers = typename detail::BindAll<0, InputShape, Specs...>::type;
+  static constexpr std::size_t layer_count = sizeof...(Specs);
+  template <std::size_t I>
+  using Layer = std::tuple_element_t<I, Layers>;
+  using OutputShape = typename Layer<layer_count - 1>::OutputShape;
+
+  static constexpr InputShape input_shape{};
+  static constexpr OutputShape output_shape{};
+
+ private:
+  template <class F, std::size_t... I>
+  static constexpr auto per_layer(F f, std::index_sequence<I...>) {
+    return std::array<std::size_t, layer_count>{f.template operator()<Layer<I>>()...};
+  }
+  template <class F>
+  static constexpr auto per_layer(F f) {
+    return per_layer(f, std::make_index_sequence<layer_count>{});
+  }
+  static constexpr auto prefix(std::array<std::size_t, layer_count> a) {
+    std::array<std::size_t, layer_count + 1> p{};
+    for (std::size_t i = 0; i < layer_count; ++i) p[i + 1] = p[i] + a[i];
+    return p;
+  }
+  // Each layer's activation block is padded to a multiple of 16 scalars per sample,
+  // so that for float every block starts on a 64-byte boundary (the workspace base is
+  // 64-byte aligned) whatever the batch size.
+  static constexpr std::size_t pad = 16;
+
+ public:
+  /// Trainable scalars of each layer and their offsets in the flat parameter buffer.
+  static constexpr auto layer_parameter_counts = per_layer([]<class L>() { return L::parameter_count; });
+  static constexpr auto parameter_offsets = prefix(layer_parameter_counts);
+  static constexpr std::size_t parameter_count = parameter_offsets[layer_count];
+
+  /// Per-sample offsets of each layer's output in the activation workspace.
+  static constexpr auto activation_offsets =
+      prefix(per_layer([]<class L>() { return detail::round_up(L::OutputShape::size, pad); }));
+  static constexpr std::size_t activations_per_sample = activation_offsets[layer_count];
+  /// Widest tensor in the stack (input included): the size of each backward ping-pong buffer.
+  static constexpr std::size_t max_width = std::max(
+      InputShape::size, std::ranges::max(per_layer([]<class L>() { return L::OutputShape::size; })));
+  static constexpr auto scratch_offsets = prefix(per_layer([]<class L>() { return L::scratch_per_sample; }));
+  static constexpr std::size_t scratch_per_sample = scratch_offsets[layer_count];
+
+ private:
+  static constexpr std::size_t segment_count_ =
+      prefix(per_layer([]<class L>() { return L::segments.size(); }))[layer_count];
+  template <std::size_t... I>
+  static constexpr auto make_segments(std::index_sequence<I...>) {
+    std::array<Segment, segment_count_> out{};
+    std::size_t k = 0;
+    (
+        [&] {
+          for (Segment s : Layer<I>::segments) {
+            s.layer = I;
+            s.offset += parameter_offsets[I];
+            out[k++] = s;
+          }
+        }(),
+        ...);
+    return out;
+  }
+
+ public:
+  /// Every named parameter tensor: layer index, name, offset, size, is-bias, fan-in.
+  static constexpr std::array<Segment, segment_count_> segments = make_segments(std::make_index_sequence<layer_count>{});
+
+  /// One line per layer: index, name, output shape, parameters.
+  static std::string summary() {
+    std::string s = "Input " + InputShape::to_string() + "\n";
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((s += "  " + std::to_string(I) + ": " + Layer<I>::name() + " -> " + Layer<I>::OutputShape::to_string() +
+             " (" + std::to_string(Layer<I>::parameter_count) + " params)\n"),
+       ...);
+    }(std::make_index_sequence<layer_count>{});
+    s += "Total parameters: " + std::to_string(parameter_count) + "\n";
+    return s;
+  }
+};
+
+template <class T>
+inline constexpr bool is_sequential_v = false;
+template <class... A>
+inline constexpr bool is_sequential_v<Sequential<A...>> = true;
+
+}  // namespace strata

@@ -3,6 +3,7 @@
 // component header for less.
 #include "core/concepts.hpp"
 #include "core/context.hpp"
+#include "core/denormals.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/segment.hpp"

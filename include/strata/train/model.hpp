@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../core/concepts.hpp"
+#include "../core/denormals.hpp"
 #include "../core/error.hpp"
 #include "../net/network.hpp"
 #include "../optim/clip.hpp"
@@ -73,6 +74,7 @@ class Model {
     std::uint64_t seed = 0;
     double clip_grad_norm = 0;  ///< 0: no clipping
     bool decay_biases = true;   ///< false: weight decay skips segments marked is_bias
+    bool flush_denormals = true;  ///< FTZ/DAZ inside train_step (see core/denormals.hpp)
   };
 
   /// Validates every setting (throws strata::option_error) and initialises the network
@@ -119,6 +121,7 @@ class Model {
   /// The same on raw contiguous columns.
   StepResult train_step(const T* x, const T* y, std::size_t batch) {
     if (batch == 0) throw option_error("strata: batch size must be > 0");
+    const ScopedFlushDenormals ftz(config_.flush_denormals);
     net_.set_mode(Mode::train);
     const auto out = net_.forward(x, batch);
     const ConstColumnsMap<T, TargetShape::size> target(y, TargetShape::size, static_cast<Eigen::Index>(batch));

@@ -64,6 +64,20 @@ struct BindAll<Index, In, Spec, Rest...> {
 
 constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
+// Per-layer quantities gathered by Sequential. Activation blocks are padded to a
+// multiple of 16 scalars per sample, so that for float every block starts on a 64-byte
+// boundary (the workspace base is 64-byte aligned) whatever the batch size.
+template <class L>
+struct ParametersOf : std::integral_constant<std::size_t, L::parameter_count> {};
+template <class L>
+struct PaddedOutputOf : std::integral_constant<std::size_t, round_up(L::OutputShape::size, 16)> {};
+template <class L>
+struct OutputSizeOf : std::integral_constant<std::size_t, L::OutputShape::size> {};
+template <class L>
+struct ScratchOf : std::integral_constant<std::size_t, L::scratch_per_sample> {};
+template <class L>
+struct SegmentCountOf : std::integral_constant<std::size_t, L::segments.size()> {};
+
 }  // namespace detail
 
 /// A network as a type: `Sequential<Input<2>, Dense<16>, ReLU, Dense<1>>`.
@@ -98,43 +112,41 @@ struct Sequential<Input<Dims...>, Specs...> {
   static constexpr OutputShape output_shape{};
 
  private:
-  template <class F, std::size_t... I>
-  static constexpr auto per_layer(F f, std::index_sequence<I...>) {
-    return std::array<std::size_t, layer_count>{f.template operator()<Layer<I>>()...};
+  // Collects F<Layer<i>>::value for every layer (plain trait templates rather than
+  // template lambdas: nvcc warns about the latter).
+  template <template <class> class F, std::size_t... I>
+  static constexpr std::array<std::size_t, layer_count> per_layer(std::index_sequence<I...>) {
+    return {F<Layer<I>>::value...};
   }
-  template <class F>
-  static constexpr auto per_layer(F f) {
-    return per_layer(f, std::make_index_sequence<layer_count>{});
+  template <template <class> class F>
+  static constexpr std::array<std::size_t, layer_count> per_layer() {
+    return per_layer<F>(std::make_index_sequence<layer_count>{});
   }
   static constexpr auto prefix(std::array<std::size_t, layer_count> a) {
     std::array<std::size_t, layer_count + 1> p{};
     for (std::size_t i = 0; i < layer_count; ++i) p[i + 1] = p[i] + a[i];
     return p;
   }
-  // Each layer's activation block is padded to a multiple of 16 scalars per sample,
-  // so that for float every block starts on a 64-byte boundary (the workspace base is
-  // 64-byte aligned) whatever the batch size.
-  static constexpr std::size_t pad = 16;
 
  public:
   /// Trainable scalars of each layer and their offsets in the flat parameter buffer.
-  static constexpr auto layer_parameter_counts = per_layer([]<class L>() { return L::parameter_count; });
+  static constexpr auto layer_parameter_counts = per_layer<detail::ParametersOf>();
   static constexpr auto parameter_offsets = prefix(layer_parameter_counts);
   static constexpr std::size_t parameter_count = parameter_offsets[layer_count];
 
   /// Per-sample offsets of each layer's output in the activation workspace.
   static constexpr auto activation_offsets =
-      prefix(per_layer([]<class L>() { return detail::round_up(L::OutputShape::size, pad); }));
+      prefix(per_layer<detail::PaddedOutputOf>());
   static constexpr std::size_t activations_per_sample = activation_offsets[layer_count];
   /// Widest tensor in the stack (input included): the size of each backward ping-pong buffer.
   static constexpr std::size_t max_width = std::max(
-      InputShape::size, std::ranges::max(per_layer([]<class L>() { return L::OutputShape::size; })));
-  static constexpr auto scratch_offsets = prefix(per_layer([]<class L>() { return L::scratch_per_sample; }));
+      InputShape::size, std::ranges::max(per_layer<detail::OutputSizeOf>()));
+  static constexpr auto scratch_offsets = prefix(per_layer<detail::ScratchOf>());
   static constexpr std::size_t scratch_per_sample = scratch_offsets[layer_count];
 
  private:
   static constexpr std::size_t segment_count_ =
-      prefix(per_layer([]<class L>() { return L::segments.size(); }))[layer_count];
+      prefix(per_layer<detail::SegmentCountOf>())[layer_count];
   template <std::size_t... I>
   static constexpr auto make_segments(std::index_sequence<I...>) {
     std::array<Segment, segment_count_> out{};

@@ -61,22 +61,25 @@ struct AdamBase {
     auto M = uarr(s.m.data() + offset, n);
     auto V = uarr(s.v.data() + offset, n);
     const auto t = static_cast<double>(s.steps);
-    const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
+    const T b2 = static_cast<T>(beta2);
+    // 1 - beta computed in double and rounded once, as torch does: 1 - float(beta2) is off
+    // by 1.7e-4 relative for beta2 = 0.9999.
+    const T c1 = static_cast<T>(1.0 - beta1), c2 = static_cast<T>(1.0 - beta2);
     const T step_size = static_cast<T>(lr_now / (1.0 - std::pow(beta1, t)));
     const T bc2_sqrt = static_cast<T>(std::sqrt(1.0 - std::pow(beta2, t)));
     const T e = static_cast<T>(eps);
     const T w = static_cast<T>(wd);
     if constexpr (Decoupled) {
       if (wd != 0) P *= static_cast<T>(1.0 - lr_now * wd);
-      M += (T(1) - b1) * (G - M);  // lerp, as torch does
-      V = b2 * V + (T(1) - b2) * G.square();
+      M += c1 * (G - M);  // lerp, as torch does
+      V = b2 * V + c2 * G.square();
     } else {
       if (wd != 0) {
-        M += (T(1) - b1) * ((G + w * P) - M);
-        V = b2 * V + (T(1) - b2) * (G + w * P).square();
+        M += c1 * ((G + w * P) - M);
+        V = b2 * V + c2 * (G + w * P).square();
       } else {
-        M += (T(1) - b1) * (G - M);
-        V = b2 * V + (T(1) - b2) * G.square();
+        M += c1 * (G - M);
+        V = b2 * V + c2 * G.square();
       }
     }
     if (amsgrad) {

@@ -59,12 +59,13 @@ struct RMSprop {
     const auto G = G0 + w * P;  // lazily evaluated; P is only written at the end
     auto Sq = detail::uarr(s.square_avg.data() + offset, n);
     const T a = static_cast<T>(alpha);
+    const T c = static_cast<T>(1.0 - alpha);  // rounded once, as torch does (not 1 - float(alpha))
     const T e = static_cast<T>(eps);
     const T lr_t = static_cast<T>(lr_now);
-    Sq = a * Sq + (T(1) - a) * G.square();
+    Sq = a * Sq + c * G.square();
     if (centered) {
       auto Ga = detail::uarr(s.grad_avg.data() + offset, n);
-      Ga += (T(1) - a) * (G - Ga);
+      Ga += c * (G - Ga);
       if (momentum > 0) {
         auto B = detail::uarr(s.momentum_buffer.data() + offset, n);
         B = static_cast<T>(momentum) * B + G / ((Sq - Ga.square()).sqrt() + e);

@@ -24,7 +24,7 @@ struct Cpu {
     Eigen::Map<const detail::Vector<T, Out>> bias(b);
     ConstColumnsMap<T, In> X(x, In, n);
     ColumnsMap<T, Out> Y(y, Out, n);
-    if constexpr (small_product<Out, In>()) {
+    if (small_product<Out, In>(batch)) {
       for (Eigen::Index j = 0; j < n; ++j) Y.col(j) = bias + W.lazyProduct(X.col(j));
     } else {
       Y.noalias() = W * X;
@@ -41,7 +41,7 @@ struct Cpu {
     Eigen::Map<detail::Vector<T, Out>> dB(db);
     ConstColumnsMap<T, In> X(x, In, n);
     ConstColumnsMap<T, Out> dY(dy, Out, n);
-    if constexpr (small_product<Out, In>()) {
+    if (small_product<Out, In>(batch)) {
       dW.setZero();
       dB.setZero();
       for (Eigen::Index j = 0; j < n; ++j) {
@@ -135,11 +135,13 @@ struct Cpu {
   }
 
  private:
-  // Per-column coefficient-based products beat Eigen's blocked GEMM when the
-  // weight matrix fits in a few registers' worth of cache lines.
+  // Per-column coefficient-based products beat Eigen's blocked GEMM when both the
+  // weight matrix and the batch are small (packing costs more than it saves). Measured on
+  // the 2-16-16-1 MLP, one thread: batch 10, 0.79 us per step vs 0.97 us with GEMM;
+  // batch 400, 25 us vs 21 us.
   template <std::size_t Out, std::size_t In>
-  static constexpr bool small_product() {
-    return Out * In <= 512;
+  static constexpr bool small_product(std::size_t batch) {
+    return Out * In <= 512 && batch <= 32;
   }
 };
 

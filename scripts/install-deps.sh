@@ -8,6 +8,7 @@ packages=(
   g++ cmake ninja-build
   libeigen3-dev libboost-dev      # Eigen 3.4, Boost.Hana (header-only)
   catch2 libbenchmark-dev         # tests, microbenchmarks
+  zlib1g-dev nlohmann-json3-dev   # gzip and JSON data files
   "$@"
 )
 

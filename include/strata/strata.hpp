@@ -13,7 +13,9 @@
 #include "backend/cpu.hpp"
 
 #include "layers/activation.hpp"
+#include "layers/batch_norm.hpp"
 #include "layers/dense.hpp"
+#include "layers/dropout.hpp"
 #include "layers/flatten.hpp"
 
 #include "net/network.hpp"

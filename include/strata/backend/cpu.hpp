@@ -10,10 +10,11 @@
 #include <cstddef>
 
 #include "../core/tensor.hpp"
+#include "cpu_norm.hpp"
 
 namespace strata::backend {
 
-struct Cpu {
+struct Cpu : cpu_kernels::CpuNormKernels {
   static constexpr const char* name = "cpu";
 
   /// y = W x + b over a batch; W is Out x In row-major (PyTorch's layout).

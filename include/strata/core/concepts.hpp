@@ -32,6 +32,10 @@ concept LayerSpec = std::derived_from<S, LayerSpecTag>;
 ///   forward(p, x, y, ctx)            y = f(x); x, y are In::size x B and Out::size x B column maps
 ///   backward(p, g, x, y, dy, dx, ctx) writes parameter gradients into g (overwriting) and,
 ///                                   when dx is non-null, the input gradient into dx
+/// Optionally, a layer with persistent non-trainable state (running statistics) declares
+///   buffer_count, buffer_segments    its scalars and named tensors in the network's buffer
+///   init_buffers(T*)                 their initial values
+/// (layer_buffer_count<L> and friends below supply the defaults for the others).
 template <class L>
 concept BoundLayer = requires {
   typename L::InputShape;
@@ -40,6 +44,22 @@ concept BoundLayer = requires {
   { L::scratch_per_sample } -> std::convertible_to<std::size_t>;
   { L::segments.size() } -> std::convertible_to<std::size_t>;
 };
+
+/// Number of persistent non-trainable scalars of a bound layer (0 unless it declares some).
+template <class L>
+constexpr std::size_t layer_buffer_count() {
+  if constexpr (requires { L::buffer_count; })
+    return L::buffer_count;
+  else
+    return 0;
+}
+template <class L>
+constexpr auto layer_buffer_segments() {
+  if constexpr (requires { L::buffer_segments; })
+    return L::buffer_segments;
+  else
+    return std::array<Segment, 0>{};
+}
 
 /// A learning-rate schedule: a value type with runtime settings.
 ///   lr(base_lr, t)  the learning rate after t schedule steps (closed form, PyTorch's definition)

@@ -2,6 +2,9 @@
 // Network<Net, T, Backend>: the run-time side of a Sequential. Owns the flat parameter
 // buffer, the flat gradient buffer and the workspace, and runs forward and backward.
 //
+// Besides parameters and gradients, a network holds `Net::buffer_count` scalars of
+// persistent non-trainable state (batch-norm running statistics).
+//
 // Workspace layout for a batch of B samples (allocated once for the largest batch seen;
 // smaller batches reuse it, so a training loop allocates nothing after its first step):
 //   activations  Net::activations_per_sample * B   every layer's output, kept for backward
@@ -37,7 +40,10 @@ class Network {
   static constexpr std::size_t layer_count = Net::layer_count;
 
   /// Parameters initialised as PyTorch does by default, from `seed`.
-  explicit Network(std::uint64_t seed = 0) : params_(parameter_count), grads_(parameter_count) { initialize(seed); }
+  explicit Network(std::uint64_t seed = 0)
+      : params_(parameter_count), grads_(parameter_count), buffers_(Net::buffer_count) {
+    initialize(seed);
+  }
 
   /// Re-draws every parameter. Layer i draws from its own stream, so adding a layer
   /// does not change the initial values of the others.
@@ -47,7 +53,9 @@ class Network {
       (
           [&] {
             Rng r = base.fork(I);
-            Net::template Layer<I>::init(params_.data() + Net::parameter_offsets[I], r);
+            using L = typename Net::template Layer<I>;
+            L::init(params_.data() + Net::parameter_offsets[I], r);
+            if constexpr (layer_buffer_count<L>() > 0) L::init_buffers(buffers_.data() + Net::buffer_offsets[I]);
           }(),
           ...);
     }(std::make_index_sequence<layer_count>{});
@@ -61,8 +69,20 @@ class Network {
   std::span<const T> gradients() const { return {grads_.data(), grads_.size()}; }
 
   /// The parameters of one named tensor, e.g. parameters("0.weight").
-  std::span<T> parameters(std::string_view name) { return slice(params_, name); }
-  std::span<T> gradients(std::string_view name) { return slice(grads_, name); }
+  std::span<T> parameters(std::string_view name) { return slice(params_, Net::segments, name, "parameter"); }
+  std::span<T> gradients(std::string_view name) { return slice(grads_, Net::segments, name, "parameter"); }
+
+  /// Persistent non-trainable state (batch-norm running statistics), one flat array.
+  std::span<T> buffers() { return {buffers_.data(), buffers_.size()}; }
+  std::span<const T> buffers() const { return {buffers_.data(), buffers_.size()}; }
+  std::span<T> buffers(std::string_view name) { return slice(buffers_, Net::buffer_segments, name, "buffer"); }
+
+  /// The drop probability of every `Dropout` layer (a runtime hyperparameter), in [0, 1).
+  void set_dropout_rate(double p) {
+    if (!(p >= 0.0 && p < 1.0)) throw option_error("strata: dropout rate must be in [0, 1), got " + std::to_string(p));
+    dropout_rate_ = p;
+  }
+  double dropout_rate() const { return dropout_rate_; }
 
   Mode mode() const { return mode_; }
   void set_mode(Mode m) { mode_ = m; }
@@ -131,10 +151,11 @@ class Network {
   }
 
  private:
-  static std::span<T> slice(AlignedVector<T>& v, std::string_view name) {
-    for (const auto& s : Net::segments)
+  template <class Table>
+  static std::span<T> slice(AlignedVector<T>& v, const Table& table, std::string_view name, const char* kind) {
+    for (const auto& s : table)
       if (s.name() == name) return {v.data() + s.offset, s.size};
-    throw error("strata: no parameter tensor named '" + std::string(name) + "'");
+    throw error("strata: no " + std::string(kind) + " tensor named '" + std::string(name) + "'");
   }
 
   T* activation(std::size_t i) { return activations_.data() + batch_ * Net::activation_offsets[i]; }
@@ -147,7 +168,9 @@ class Network {
     c.mode = mode_;
     c.batch = batch_;
     c.scratch = Net::template Layer<I>::scratch_per_sample ? scratch_.data() + batch_ * Net::scratch_offsets[I] : nullptr;
+    c.buffers = layer_buffer_count<typename Net::template Layer<I>>() ? buffers_.data() + Net::buffer_offsets[I] : nullptr;
     c.rng = &rng_;
+    c.dropout_rate = dropout_rate_;
     return c;
   }
 
@@ -168,12 +191,13 @@ class Network {
                                      ctx);
   }
 
-  AlignedVector<T> params_, grads_;
+  AlignedVector<T> params_, grads_, buffers_;
   AlignedVector<T> activations_, grad_buffers_, scratch_;
   std::size_t capacity_ = 0;
   std::size_t batch_ = 0;
   const T* input_ = nullptr;
   Mode mode_ = Mode::train;
+  double dropout_rate_ = 0.0;
   Rng rng_;
 };
 

@@ -77,6 +77,10 @@ template <class L>
 struct ScratchOf : std::integral_constant<std::size_t, L::scratch_per_sample> {};
 template <class L>
 struct SegmentCountOf : std::integral_constant<std::size_t, L::segments.size()> {};
+template <class L>
+struct BufferCountOf : std::integral_constant<std::size_t, layer_buffer_count<L>()> {};
+template <class L>
+struct BufferSegmentCountOf : std::integral_constant<std::size_t, layer_buffer_segments<L>().size()> {};
 
 }  // namespace detail
 
@@ -143,10 +147,13 @@ struct Sequential<Input<Dims...>, Specs...> {
       InputShape::size, std::ranges::max(per_layer<detail::OutputSizeOf>()));
   static constexpr auto scratch_offsets = prefix(per_layer<detail::ScratchOf>());
   static constexpr std::size_t scratch_per_sample = scratch_offsets[layer_count];
+  /// Persistent non-trainable state (batch-norm running statistics): offsets and total.
+  static constexpr auto buffer_offsets = prefix(per_layer<detail::BufferCountOf>());
+  static constexpr std::size_t buffer_count = buffer_offsets[layer_count];
 
  private:
-  static constexpr std::size_t segment_count_ =
-      prefix(per_layer<detail::SegmentCountOf>())[layer_count];
+  static constexpr std::size_t segment_count_ = prefix(per_layer<detail::SegmentCountOf>())[layer_count];
+  static constexpr std::size_t buffer_segment_count_ = prefix(per_layer<detail::BufferSegmentCountOf>())[layer_count];
   template <std::size_t... I>
   static constexpr auto make_segments(std::index_sequence<I...>) {
     std::array<Segment, segment_count_> out{};
@@ -162,10 +169,28 @@ struct Sequential<Input<Dims...>, Specs...> {
         ...);
     return out;
   }
+  template <std::size_t... I>
+  static constexpr auto make_buffer_segments(std::index_sequence<I...>) {
+    std::array<Segment, buffer_segment_count_> out{};
+    std::size_t k = 0;
+    (
+        [&] {
+          for (Segment s : layer_buffer_segments<Layer<I>>()) {
+            s.layer = I;
+            s.offset += buffer_offsets[I];
+            out[k++] = s;
+          }
+        }(),
+        ...);
+    return out;
+  }
 
  public:
   /// Every named parameter tensor: layer index, name, offset, size, is-bias, fan-in.
   static constexpr std::array<Segment, segment_count_> segments = make_segments(std::make_index_sequence<layer_count>{});
+  /// Every named buffer tensor (e.g. "3.running_mean"), offsets into the buffer array.
+  static constexpr std::array<Segment, buffer_segment_count_> buffer_segments =
+      make_buffer_segments(std::make_index_sequence<layer_count>{});
 
   /// One line per layer: index, name, output shape, parameters.
   static std::string summary() {

@@ -75,6 +75,7 @@ class Model {
     double clip_grad_norm = 0;  ///< 0: no clipping
     bool decay_biases = true;   ///< false: weight decay skips segments marked is_bias
     bool flush_denormals = true;  ///< FTZ/DAZ inside train_step (see core/denormals.hpp)
+    double dropout = 0.0;         ///< rate of every `Dropout` layer (runtime hyperparameter)
   };
 
   /// Validates every setting (throws strata::option_error) and initialises the network
@@ -85,6 +86,7 @@ class Model {
     config_.loss.validate();
     if (!(config_.clip_grad_norm >= 0 && std::isfinite(config_.clip_grad_norm)))
       throw option_error("strata: clip_grad_norm must be finite and >= 0 (0 disables clipping)");
+    net_.set_dropout_rate(config_.dropout);
     config_.optimizer.init_state(state_, NetworkType::parameter_count);
     build_decay_runs();
   }

@@ -14,9 +14,14 @@
 
 #include "layers/activation.hpp"
 #include "layers/batch_norm.hpp"
+#include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
 #include "layers/flatten.hpp"
+#include "layers/gaussian_head.hpp"
+#include "layers/heads.hpp"
+#include "layers/pool.hpp"
+#include "layers/residual.hpp"
 
 #include "net/network.hpp"
 #include "net/sequential.hpp"
@@ -25,6 +30,7 @@
 #include "loss/cross_entropy.hpp"
 #include "loss/gaussian_nll.hpp"
 #include "loss/mse.hpp"
+#include "loss/per_head.hpp"
 
 #include "optim/adam.hpp"
 #include "optim/clip.hpp"

@@ -6,7 +6,7 @@ Regenerate (Debian's python3-torch; the python3 first on PATH may lack torch):
     /usr/bin/python3 tests/parity/make_reference.py
 
 The output is deterministic (fixed seeds, one thread) and goes to
-tests/parity/reference/{forward,training,schedules}.txt.
+tests/parity/reference/{forward,training,schedules,conv}.txt.
 
 File format (read by tests/parity/reference.hpp): UTF-8 text, one entry per line,
 
@@ -40,10 +40,26 @@ Entries
   schedules.txt sched/<case>/torch                     lr after t = 0..N-1 scheduler steps,
                                                        torch's own (recursive) values
                 sched/<case>/closed_form               (cosine) torch's _get_closed_form_lr
+  conv.txt      fwd/<case>/..., fwd64/<case>/...       as in forward.txt, for convolution and
+                                                       pooling nets (MSE on random targets)
+                data/cnn/init/<name>, data/cnn/x/<step>, data/cnn/y/<step>
+                train/cnn_adam/final/<name>, train/cnn_adam/loss, train64/cnn_adam/...
+                                                       a small CNN after CNN_STEPS Adam steps
+  blocks.txt    <case>/init/{param,buffer}/<name>      batch norm (dense and conv), a residual
+                <case>/x/<step>, <case>/y/<step>       block with a projection shortcut, and the
+                <case>/first/{out,dx,grad/<name>}      3-conv digit CNN: train-mode pass of step 0,
+                <case>/loss, <case>/final/{param,buffer}/<name>   parameters and running statistics
+                <case>/eval/{x,y,out,loss,dx,grad/<name>}         after the steps, then an eval-mode
+                <case>64/...                           pass; <case>64 the same in double.
+                digit_cnn: the init, inputs and targets come from hash_uniform() (repeated in
+                test_parity_blocks.cpp) and large tensors are stored as every k-th element
+                (<name>@k), so that 300k parameters need not be written out.
+                resnet18/parameter_count/<c>_<size>_<classes>   torchvision-style ResNet-18 sizes
 The optimizer, loss and schedule settings are repeated in the C++ tests (they are
 named after the case); keep both sides in step when changing them.
 """
 import copy
+import math
 import os
 import warnings
 import zlib
@@ -434,6 +450,379 @@ def write_schedules(w):
     return len(SCHEDULES), notes
 
 
+# --------------------------------------------------------------------------------------
+# d) Convolution and pooling (conv.txt).
+
+class GlobalAvgPool(nn.Module):
+    """strata's GlobalAvgPool: the mean of each channel, (N, C, H, W) -> (N, C)."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+def conv_cases():
+    """(case, input shape, batch, layers), MSE on random targets. The case names carry the
+    Conv2d settings (kernel, stride, padding) that test_parity_conv.cpp repeats."""
+    C = nn.Conv2d
+    return [
+        ("k3_s1_p0", (3, 6, 5), 2, lambda: [C(3, 4, 3), nn.Flatten()]),
+        ("k3_s2_p1", (2, 7, 6), 2, lambda: [C(2, 5, 3, stride=2, padding=1), nn.Flatten()]),
+        ("k3_s2_p0", (2, 7, 8), 2, lambda: [C(2, 3, 3, stride=2), nn.Flatten()]),
+        ("k1_s1_p0", (4, 4, 5), 2, lambda: [C(4, 3, 1), nn.Flatten()]),
+        ("k1_s2_p1", (3, 5, 5), 2, lambda: [C(3, 2, 1, stride=2, padding=1), nn.Flatten()]),
+        ("k5_s1_p2", (2, 6, 7), 2, lambda: [C(2, 3, 5, padding=2), nn.Flatten()]),  # strata: same_padding
+        ("k5_s2_p1", (3, 9, 8), 2, lambda: [C(3, 4, 5, stride=2, padding=1), nn.Flatten()]),
+        # 64 output positions: strata's CPU backend runs one GEMM per sample here.
+        ("k3_s1_p1_wide", (3, 8, 8), 2, lambda: [C(3, 4, 3, padding=1), nn.Flatten()]),
+        # One input channel: the CPU backend's direct weight gradient (and GEMM per sample).
+        ("k3_one_channel", (1, 10, 10), 2, lambda: [C(1, 4, 3), nn.Flatten()]),
+        ("maxpool2", (3, 6, 6), 2, lambda: [C(3, 4, 3, padding=1), nn.MaxPool2d(2), nn.Flatten()]),
+        ("maxpool3_s2", (2, 7, 7), 2, lambda: [nn.MaxPool2d(3, 2), nn.Flatten()]),
+        ("avgpool2", (3, 6, 6), 2, lambda: [C(3, 4, 3, padding=1), nn.AvgPool2d(2), nn.Flatten()]),
+        ("avgpool3_s2", (2, 7, 7), 2, lambda: [nn.AvgPool2d(3, 2), nn.Flatten()]),
+        ("global_avg_pool", (3, 6, 5), 3, lambda: [C(3, 6, 3), nn.ReLU(), GlobalAvgPool(), nn.Linear(6, 3)]),
+    ]
+
+
+def kink_margins(net, x):
+    """The smallest |input| of any ReLU and the smallest gap between the two largest values
+    of any MaxPool2d window, over the batch x (computed in double). strata computes in float
+    with other summation orders (differences ~1e-7), so a value within that of a kink could
+    take the other side. Windows whose two largest values are both exactly 0 (after a ReLU)
+    are skipped: their gradient is 0 whichever element gets it."""
+    margins = {"relu": float("inf"), "maxpool": float("inf")}
+    h = x.detach().double()
+    for m in copy.deepcopy(net).double():
+        if isinstance(m, nn.ReLU):
+            margins["relu"] = min(margins["relu"], float(h.abs().min()))
+        if isinstance(m, nn.MaxPool2d):
+            k, st = m.kernel_size, m.stride
+            win = h.unfold(2, k, st).unfold(3, k, st).reshape(*h.shape[:2], -1, k * k)
+            top2 = win.topk(2, dim=-1).values
+            gap = top2[..., 0] - top2[..., 1]
+            gap[(top2[..., 0] == 0) & (top2[..., 1] == 0)] = float("inf")
+            margins["maxpool"] = min(margins["maxpool"], float(gap.min()))
+        h = m(h)
+    return margins
+
+
+def check_margins(what, net, x, at_least=1e-5):
+    for kind, v in kink_margins(net, x).items():
+        assert v > at_least, f"{what}: a {kind} input within {v:.3g} of its kink; change the case's seed"
+
+
+def write_conv_forward(w):
+    count = 0
+    for case, in_shape, n, layers in conv_cases():
+        seed_for("conv/" + case)
+        net = nn.Sequential(*layers())
+        x = (1.5 * torch.randn(n, *in_shape)).requires_grad_()
+        check_margins(case, net, x)
+        out = net(x)
+        y = torch.randn(*out.shape)
+        for k, v in net.state_dict().items():
+            w.f32(f"fwd/{case}/param/{k}", v)
+        w.f32(f"fwd/{case}/x", x)
+        w.f32(f"fwd/{case}/y", y)
+        value = nn.MSELoss()(out, y)
+        value.backward()
+        w.f32(f"fwd/{case}/out", out)
+        w.f32(f"fwd/{case}/loss", [value.item()])
+        w.f32(f"fwd/{case}/dx", x.grad)
+        for k, p in net.named_parameters():
+            w.f32(f"fwd/{case}/grad/{k}", p.grad)
+        net64 = copy.deepcopy(net).double()
+        x64 = x.detach().double().requires_grad_()
+        out64 = net64(x64)
+        value64 = nn.MSELoss()(out64, y.double())
+        value64.backward()
+        w.f64(f"fwd64/{case}/out", out64.detach().reshape(-1).tolist())
+        w.f64(f"fwd64/{case}/loss", [value64.item()])
+        w.f64(f"fwd64/{case}/dx", x64.grad.reshape(-1).tolist())
+        for k, p in net64.named_parameters():
+            w.f64(f"fwd64/{case}/grad/{k}", p.grad.reshape(-1).tolist())
+        count += 1
+    return count
+
+
+CNN_STEPS = 5
+CNN_BATCH = 6
+CNN_CLASSES = 5
+
+
+def cnn_net():
+    """Conv-ReLU-MaxPool-Conv-ReLU-AvgPool-Flatten-Dense on 1x14x14 images."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3), nn.ReLU(),
+                         nn.AvgPool2d(2), nn.Flatten(), nn.Linear(24, CNN_CLASSES))
+
+
+def write_conv_training(w):
+    """CNN_STEPS steps of Adam(lr=0.01) with cross-entropy, one new batch per step."""
+    seed_for("conv/training")
+    net = cnn_net()
+    init = {k: v.clone() for k, v in net.state_dict().items()}
+    xs = [torch.randn(CNN_BATCH, 1, 14, 14) for _ in range(CNN_STEPS)]
+    ys = [torch.randint(0, CNN_CLASSES, (CNN_BATCH,)).float() for _ in range(CNN_STEPS)]
+    for k, v in init.items():
+        w.f32(f"data/cnn/init/{k}", v)
+    for s in range(CNN_STEPS):
+        w.f32(f"data/cnn/x/{s}", xs[s])
+        w.f32(f"data/cnn/y/{s}", ys[s])
+    for dtype, prefix in ((torch.float32, "train"), (torch.float64, "train64")):
+        net = cnn_net().to(dtype)
+        net.load_state_dict(init)
+        opt = torch.optim.Adam(net.parameters(), lr=0.01)
+        losses = []
+        for s, (x, y) in enumerate(zip(xs, ys)):
+            x = x.to(dtype)
+            check_margins(f"cnn step {s}", net, x)
+            opt.zero_grad()
+            value = nn.CrossEntropyLoss()(net(x), y.long())
+            value.backward()
+            losses.append(value.item())
+            opt.step()
+        if prefix == "train":
+            for k, v in net.state_dict().items():
+                w.f32(f"train/cnn_adam/final/{k}", v)
+            w.f32("train/cnn_adam/loss", losses)
+        else:
+            for k, v in net.state_dict().items():
+                w.f64(f"train64/cnn_adam/final/{k}", v.reshape(-1).tolist())
+            w.f64("train64/cnn_adam/loss", losses)
+    return 1
+
+
+# --------------------------------------------------------------------------------------
+# e) Batch norm, residual blocks, the digit CNN, ResNet-18 (blocks.txt).
+
+def hash_uniform(n, salt, bound=1.0):
+    """n values in [-bound, bound] from an integer hash of (index, salt): exactly the same
+    doubles in C++ (integer arithmetic mod 2^32, then one division and one product), so big
+    initial tensors and inputs need not be stored."""
+    out = []
+    for i in range(n):
+        h = (i * 2654435761 + salt * 2246822519 + 374761393) & 0xFFFFFFFF
+        h ^= h >> 15
+        h = (h * 2246822519) & 0xFFFFFFFF
+        h ^= h >> 13
+        out.append(((h >> 8) - 8388608) / 8388608.0 * bound)
+    return out
+
+
+class Residual(nn.Module):
+    """strata's Residual<Body...>: body(x) + shortcut(x), the shortcut a projection."""
+
+    def __init__(self, body, shortcut):
+        super().__init__()
+        self.body = nn.Sequential(*body)
+        self.shortcut = nn.Sequential(*shortcut)
+
+    def forward(self, x):
+        return self.body(x) + self.shortcut(x)
+
+
+def bn_dense_net():
+    return nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 3))
+
+
+def bn_conv_net():
+    return nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 4))
+
+
+def residual_net():
+    C = nn.Conv2d
+    body = [C(3, 6, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(6), nn.ReLU(),
+            C(6, 6, 3, padding=1, bias=False), nn.BatchNorm2d(6)]
+    shortcut = [C(3, 6, 1, stride=2, bias=False), nn.BatchNorm2d(6)]
+    return nn.Sequential(Residual(body, shortcut), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 3 * 3, 4))
+
+
+def digit_cnn_net():
+    """The 3-conv digit CNN on 16x16 images, 'same' padding, dropout 0."""
+    C = nn.Conv2d
+    return nn.Sequential(C(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         C(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         C(64, 128, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(128 * 4 * 4, 100), nn.ReLU(), nn.Linear(100, 50), nn.ReLU(),
+                         nn.Linear(50, 10), nn.BatchNorm1d(10))
+
+
+# case: (make net, input shape, batch, steps, loss, optimizer, compact)
+BLOCK_CASES = {
+    "bn_dense": (bn_dense_net, (6,), 8, 3, "mse", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), False),
+    "bn_conv": (bn_conv_net, (2, 6, 6), 4, 3, "mse", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), False),
+    "residual": (residual_net, (3, 6, 6), 4, 3, "mse", lambda p: torch.optim.Adam(p, lr=0.01), False),
+    # eps 1e-3: the first Adam step moves each parameter by lr * g / (|g| + eps), which for
+    # eps << |g| is lr * sign(g); with 300k parameters some gradients are within float
+    # rounding of 0, so float runs (torch vs torch in double too) part after one step.
+    "digit_cnn": (digit_cnn_net, (1, 16, 16), 8, 5, "ce", lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-3), True),
+}
+DIGIT_CLASSES = 10
+# Offset of the digit CNN's input and target hashes; chosen so that no ReLU or max-pool
+# input of its steps lies within 1e-6 of a kink (test_parity_blocks.cpp repeats it).
+DIGIT_SALT = 180
+
+
+def sample_stride(size):
+    """The stride k of the elements stored for a tensor of `size` in compact cases."""
+    return max(1, size // 64)
+
+
+def block_data(case, net, in_shape, n, steps, loss, compact):
+    """Initial state (BN affine moved away from (1, 0)), batches per step and an eval batch."""
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    out_rows = None
+    if compact:
+        for t, (k, v) in enumerate(state.items()):
+            if k.endswith("running_var"):
+                v.fill_(1.0)
+            elif k.endswith("running_mean") or k.endswith("num_batches_tracked"):
+                v.zero_()
+            else:
+                # As torch's default init: U(+-1/sqrt(fan_in)) for a weight and the bias after
+                # it; a norm's bias U(+-0.5) and scale 1 + U(+-0.5).
+                if v.dim() > 1:
+                    fan_in = v[0].numel()
+                norm = v.dim() == 1 and k.replace("bias", "weight") in state and state[k.replace("bias", "weight")].dim() == 1
+                bound = 0.5 if norm else 1.0 / math.sqrt(fan_in)
+                vals = hash_uniform(v.numel(), 1000 + t, bound)
+                if k.endswith("weight") and v.dim() == 1:  # a norm's scale: around 1
+                    vals = [1.0 + x for x in vals]
+                v.copy_(torch.tensor(vals, dtype=torch.float32).reshape(v.shape))
+        size = n * int(torch.tensor(in_shape).prod())
+        # Noise images in [0, 1] with a contrast 2^-(j % 3) and a brightness (j % 4) / 8 per
+        # sample j (exact in float): without them every sample looks alike to the deep
+        # layers, the logits barely vary over the batch, and the batch norm on them divides
+        # float rounding by a tiny standard deviation.
+        contrast = torch.tensor([2.0 ** -(j % 3) for j in range(n)]).reshape(n, 1, 1, 1)
+        brightness = torch.tensor([(j % 4) / 8 for j in range(n)]).reshape(n, 1, 1, 1)
+        xs = [torch.tensor(hash_uniform(size, DIGIT_SALT + 2000 + s), dtype=torch.float32).reshape(n, *in_shape)
+              .add(1).mul(0.5).mul(contrast).add(brightness) for s in range(steps + 1)]
+        ys = [torch.tensor([float(int((v + 1) * 5) % DIGIT_CLASSES) for v in hash_uniform(n, DIGIT_SALT + 3000 + s)])
+              for s in range(steps + 1)]
+    else:
+        for k, v in state.items():
+            if ("1.weight" in k or "running" in k) and v.dim() == 1 and "num_batches" not in k:
+                if k.endswith("running_var"):
+                    v.copy_(torch.rand(v.shape) + 0.5)
+                elif k.endswith("weight"):
+                    v.copy_(1.0 + 0.3 * torch.randn(v.shape))
+                else:
+                    v.copy_(0.3 * torch.randn(v.shape))
+            elif k.endswith(".bias") and v.dim() == 1 and "shortcut" not in k:
+                v.add_(0.1 * torch.randn(v.shape))
+        net.load_state_dict(state)
+        out_rows = net(torch.randn(n, *in_shape)).shape[1]
+        xs = [1.5 * torch.randn(n, *in_shape) for _ in range(steps + 1)]
+        ys = [torch.randn(n, out_rows) for _ in range(steps + 1)]
+    return state, xs, ys
+
+
+def loss_fn(loss):
+    return nn.MSELoss() if loss == "mse" else (lambda out, y: nn.CrossEntropyLoss()(out, y.long()))
+
+
+def write_blocks(w):
+    count = 0
+    for case, (make, in_shape, n, steps, loss, make_opt, compact) in BLOCK_CASES.items():
+        seed_for("blocks/" + case)
+        net = make()
+        state, xs, ys = block_data(case, net, in_shape, n, steps, loss, compact)
+
+        def put(prefix, name, t, double):
+            v = t.detach().reshape(-1)
+            if compact and v.numel() > 64:
+                k = sample_stride(v.numel())
+                v = v[::k]
+                name = f"{name}@{k}"
+            if double:
+                w.f64(f"{prefix}/{name}", v.double().tolist())
+            else:
+                w.f32(f"{prefix}/{name}", v)
+
+        if not compact:
+            for k, v in state.items():
+                kind = "param" if k in dict(net.named_parameters()) else "buffer"
+                w.f32(f"{case}/init/{kind}/{k}", v)
+            for s in range(steps + 1):
+                w.f32(f"{case}/x/{s}", xs[s])
+                w.f32(f"{case}/y/{s}", ys[s])
+        for dtype, suffix in ((torch.float32, ""), (torch.float64, "64")):
+            double = dtype == torch.float64
+            p = case + suffix
+            net = make().to(dtype)
+            net.load_state_dict(state)
+            net.train()
+            opt = make_opt(net.parameters())
+            lf = loss_fn(loss)
+            losses = []
+            for s in range(steps):
+                x = xs[s].detach().clone().to(dtype).requires_grad_(s == 0)
+                if not double:  # a kink only matters where float rounding could cross it
+                    check_margins(f"{case} step {s}", net, x, at_least=1e-6 if compact else 1e-5)
+                opt.zero_grad()
+                out = net(x)
+                value = lf(out, ys[s].to(dtype))
+                value.backward()
+                losses.append(value.item())
+                if s == 0:
+                    put(p + "/first", "out", out, double)
+                    put(p + "/first", "dx", x.grad, double)
+                    for k, q in net.named_parameters():
+                        put(p + "/first/grad", k, q.grad, double)
+                opt.step()
+            put(p, "loss", torch.tensor(losses, dtype=torch.float64), double)
+            params = dict(net.named_parameters())
+            for k, v in net.state_dict().items():
+                put(p + "/final/" + ("param" if k in params else "buffer"), k, v.to(torch.float64), double)
+            net.eval()
+            x = xs[steps].detach().clone().to(dtype).requires_grad_()
+            opt.zero_grad()
+            out = net(x)
+            value = lf(out, ys[steps].to(dtype))
+            value.backward()
+            put(p + "/eval", "out", out, double)
+            put(p + "/eval", "loss", torch.tensor([value.item()], dtype=torch.float64), double)
+            put(p + "/eval", "dx", x.grad, double)
+            for k, q in net.named_parameters():
+                put(p + "/eval/grad", k, q.grad, double)
+        count += 1
+    return count
+
+
+def resnet18(channels, classes):
+    """torchvision's resnet18 with a 3x3 stride-1 stem and no max pool (the usual form for
+    32x32 or 28x28 images): basic blocks, bias-free convolutions, projection shortcuts."""
+    def block(cin, cout, stride):
+        C = nn.Conv2d
+        body = [C(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                C(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)]
+        shortcut = ([C(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)]
+                    if stride != 1 or cin != cout else [])
+        return [Residual(body, shortcut), nn.ReLU()]
+    layers = [nn.Conv2d(channels, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += block(cin, cout, stride) + block(cout, cout, 1)
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)]
+    return nn.Sequential(*layers)
+
+
+def write_resnet(w):
+    """Parameter counts of resnet18() for the inputs strata declares ResNet18 for; for
+    3 x 32 x 32 and 100 classes this is torchvision's CIFAR ResNet-18 (11,220,132)."""
+    for channels, size, classes in ((3, 32, 100), (3, 32, 10), (1, 28, 10)):
+        net = resnet18(channels, classes)
+        out = net(torch.zeros(2, channels, size, size))
+        assert out.shape == (2, classes)
+        w.f64(f"resnet18/parameter_count/{channels}_{size}_{classes}",
+              [sum(p.numel() for p in net.parameters())])
+        w.f64(f"resnet18/buffer_count/{channels}_{size}_{classes}",
+              [sum(b.numel() for b in net.buffers())])
+    return 3
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     total = 0
@@ -446,10 +835,22 @@ def main():
     sw = Writer("schedules.txt", "learning-rate schedules")
     n_sched, notes = write_schedules(sw)
     total += sw.save()
+    cw = Writer("conv.txt", "convolution and pooling: forward, gradients, a small CNN trained with Adam")
+    n_conv = write_conv_forward(cw)
+    n_cnn = write_conv_training(cw)
+    conv_bytes = cw.save()
+    bw = Writer("blocks.txt", "batch norm, residual blocks, the digit CNN, ResNet-18 sizes")
+    n_blocks = write_blocks(bw)
+    n_resnet = write_resnet(bw)
+    blocks_bytes = bw.save()
     print(f"forward cases {n_fwd}, training cases {n_train}, schedule cases {n_sched}; {total} bytes in {OUT_DIR}")
+    print(f"conv forward cases {n_conv}, conv training cases {n_cnn}; {conv_bytes} bytes")
+    print(f"block cases {n_blocks}, resnet sizes {n_resnet}; {blocks_bytes} bytes")
     for n in notes:
         print("  " + n)
     assert total < 600_000, "reference files grew too large"
+    assert conv_bytes < 450_000, "conv.txt grew too large"
+    assert blocks_bytes < 350_000, "blocks.txt grew too large"
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@
 #include <cstddef>
 
 #include "../core/tensor.hpp"
-#include "cpu_norm.hpp"
+#include "cpu_conv.hpp"
+#include "cpu_layers.hpp"
 
 namespace strata::backend {
 
-struct Cpu : cpu_kernels::CpuNormKernels {
+struct Cpu : cpu_kernels::CpuLayerKernels, cpu_kernels::CpuConvKernels {
   static constexpr const char* name = "cpu";
 
   /// y = W x + b over a batch; W is Out x In row-major (PyTorch's layout).

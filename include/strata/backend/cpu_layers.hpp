@@ -1,5 +1,5 @@
 #pragma once
-// CPU kernels for batch normalisation and dropout (mixed into backend::Cpu).
+// CPU kernels for batch normalisation, dropout and residual sums (mixed into backend::Cpu).
 //
 // Batch norm sees a batch as B samples of C channels of S positions each (S = 1 after a
 // dense layer, H * W after a convolution): channel c of sample j is the S contiguous
@@ -14,7 +14,7 @@
 
 namespace strata::backend::cpu_kernels {
 
-struct CpuNormKernels {
+struct CpuLayerKernels {
   /// Training-mode forward. Writes y, the normalised input xhat (for backward), the batch
   /// mean and inv_std per channel, and updates the running statistics (PyTorch: biased
   /// variance to normalise, unbiased variance into running_var).
@@ -135,6 +135,17 @@ struct CpuNormKernels {
   template <class T>
   static void dropout_backward(const T* dy, const T* mask, T* dx, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * mask[i];
+  }
+
+  /// y = a + b over n scalars (residual sums).
+  template <class T>
+  static void add(const T* a, const T* b, T* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  }
+  /// y += x over n scalars.
+  template <class T>
+  static void accumulate(const T* x, T* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] += x[i];
   }
 };
 

@@ -63,4 +63,24 @@ struct GaussianNLL {
   }
 };
 
+/// The means of a GaussianNLL output (rows 0..K-1 of 2K x B), as a K x B matrix.
+template <class O>
+auto gaussian_mean(const Eigen::MatrixBase<O>& out) {
+  constexpr Eigen::Index R = O::RowsAtCompileTime;
+  static_assert(R != Eigen::Dynamic && R % 2 == 0, "gaussian_mean takes the 2K x B output of a GaussianHead<K>");
+  return out.template topRows<R / 2>().eval();
+}
+
+/// The predicted standard deviations of a GaussianNLL output: sqrt(max(exp(s), eps)) for the
+/// log-variances s in rows K..2K-1, the variance clamp GaussianNLL applies. K x B.
+template <class O>
+auto gaussian_sigma(const Eigen::MatrixBase<O>& out, double eps = 1e-6) {
+  constexpr Eigen::Index R = O::RowsAtCompileTime;
+  static_assert(R != Eigen::Dynamic && R % 2 == 0, "gaussian_sigma takes the 2K x B output of a GaussianHead<K>");
+  using T = typename O::Scalar;
+  return out.template bottomRows<R / 2>()
+      .unaryExpr([eps](T s) { return static_cast<T>(std::sqrt(std::max(std::exp(static_cast<double>(s)), eps))); })
+      .eval();
+}
+
 }  // namespace strata::loss

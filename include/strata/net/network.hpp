@@ -3,13 +3,10 @@
 // buffer, the flat gradient buffer and the workspace, and runs forward and backward.
 //
 // Besides parameters and gradients, a network holds `Net::buffer_count` scalars of
-// persistent non-trainable state (batch-norm running statistics).
-//
-// Workspace layout for a batch of B samples (allocated once for the largest batch seen;
-// smaller batches reuse it, so a training loop allocates nothing after its first step):
-//   activations  Net::activations_per_sample * B   every layer's output, kept for backward
-//   gradients    2 * Net::max_width * B            ping-pong buffers for d loss / d activation
-//   scratch      Net::scratch_per_sample * B       layer-private (dropout masks, ...)
+// persistent non-trainable state (batch-norm running statistics), and a workspace of
+// Net::workspace_per_sample scalars per sample (layout in net/stack.hpp), allocated once
+// for the largest batch seen; smaller batches reuse it, so a training loop allocates
+// nothing after its first step.
 #include <algorithm>
 #include <cstdint>
 #include <span>
@@ -22,6 +19,7 @@
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
 #include "sequential.hpp"
+#include "stack.hpp"
 
 namespace strata {
 
@@ -49,16 +47,8 @@ class Network {
   /// does not change the initial values of the others.
   void initialize(std::uint64_t seed) {
     const Rng base(seed);
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (
-          [&] {
-            Rng r = base.fork(I);
-            using L = typename Net::template Layer<I>;
-            L::init(params_.data() + Net::parameter_offsets[I], r);
-            if constexpr (layer_buffer_count<L>() > 0) L::init_buffers(buffers_.data() + Net::buffer_offsets[I]);
-          }(),
-          ...);
-    }(std::make_index_sequence<layer_count>{});
+    detail::init_stack<Net>(params_.data(), base, 0);
+    detail::init_stack_buffers<Net>(buffers_.data());
     std::fill(grads_.begin(), grads_.end(), T(0));
     rng_ = base.fork(~std::uint64_t{0});
   }
@@ -91,9 +81,7 @@ class Network {
   /// Makes room for batches of up to `batch` samples (the only allocation a step can make).
   void reserve(std::size_t batch) {
     if (batch <= capacity_) return;
-    activations_.resize(Net::activations_per_sample * batch);
-    grad_buffers_.resize(2 * Net::max_width * batch);
-    scratch_.resize(Net::scratch_per_sample * batch);
+    workspace_.resize(Net::workspace_per_sample * batch);
     capacity_ = batch;
   }
   std::size_t capacity() const { return capacity_; }
@@ -105,9 +93,7 @@ class Network {
     reserve(batch);
     batch_ = batch;
     input_ = x;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (forward_layer<I>(), ...);
-    }(std::make_index_sequence<layer_count>{});
+    Runner::forward(memory(), x);
     return output();
   }
   template <class Derived>
@@ -118,20 +104,20 @@ class Network {
 
   /// The output of the last forward().
   ConstColumnsMap<T, OutputShape::size> output() const {
-    return {activation(layer_count - 1), OutputShape::size, static_cast<Eigen::Index>(batch_)};
+    return {workspace_.data() + batch_ * Net::activation_offsets[layer_count - 1], OutputShape::size,
+            static_cast<Eigen::Index>(batch_)};
   }
 
   /// Where the caller writes d loss / d output (OutputShape::size x batch) before backward().
   ColumnsMap<T, OutputShape::size> output_gradient() {
-    return {grad_buffers_.data(), OutputShape::size, static_cast<Eigen::Index>(batch_)};
+    return {Runner::grad_buffer(memory(), 1), OutputShape::size, static_cast<Eigen::Index>(batch_)};
   }
 
   /// Back-propagates output_gradient() through the stack of the last forward(). Overwrites
   /// gradients() and, when `input_gradient` is non-null, writes d loss / d input there.
   void backward(T* input_gradient = nullptr) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (backward_layer<layer_count - 1 - I>(input_gradient), ...);
-    }(std::make_index_sequence<layer_count>{});
+    const auto m = memory();
+    Runner::backward(m, input_, Runner::grad_buffer(m, 1), input_gradient);
   }
 
   std::size_t batch() const { return batch_; }
@@ -158,41 +144,23 @@ class Network {
     throw error("strata: no " + std::string(kind) + " tensor named '" + std::string(name) + "'");
   }
 
-  T* activation(std::size_t i) { return activations_.data() + batch_ * Net::activation_offsets[i]; }
-  const T* activation(std::size_t i) const { return activations_.data() + batch_ * Net::activation_offsets[i]; }
-  const T* layer_input(std::size_t i) const { return i == 0 ? input_ : activation(i - 1); }
+  using Runner = detail::StackRunner<Net, T, Backend>;
 
-  template <std::size_t I>
-  Context<T, Backend> context() {
-    Context<T, Backend> c;
-    c.mode = mode_;
-    c.batch = batch_;
-    c.scratch = Net::template Layer<I>::scratch_per_sample ? scratch_.data() + batch_ * Net::scratch_offsets[I] : nullptr;
-    c.buffers = layer_buffer_count<typename Net::template Layer<I>>() ? buffers_.data() + Net::buffer_offsets[I] : nullptr;
-    c.rng = &rng_;
-    c.dropout_rate = dropout_rate_;
-    return c;
-  }
-
-  template <std::size_t I>
-  void forward_layer() {
-    auto ctx = context<I>();
-    Net::template Layer<I>::forward(params_.data() + Net::parameter_offsets[I], layer_input(I), activation(I), ctx);
-  }
-
-  template <std::size_t I>
-  void backward_layer(T* input_gradient) {
-    constexpr std::size_t from = (layer_count - 1 - I) % 2;
-    T* dy = grad_buffers_.data() + from * Net::max_width * batch_;
-    T* dx = I == 0 ? input_gradient : grad_buffers_.data() + (1 - from) * Net::max_width * batch_;
-    auto ctx = context<I>();
-    Net::template Layer<I>::backward(params_.data() + Net::parameter_offsets[I],
-                                     grads_.data() + Net::parameter_offsets[I], layer_input(I), activation(I), dy, dx,
-                                     ctx);
+  detail::StackMemory<T> memory() {
+    detail::StackMemory<T> m;
+    m.params = params_.data();
+    m.grads = grads_.data();
+    m.buffers = buffers_.data();
+    m.workspace = workspace_.data();
+    m.batch = batch_;
+    m.mode = mode_;
+    m.rng = &rng_;
+    m.dropout_rate = dropout_rate_;
+    return m;
   }
 
   AlignedVector<T> params_, grads_, buffers_;
-  AlignedVector<T> activations_, grad_buffers_, scratch_;
+  AlignedVector<T> workspace_;
   std::size_t capacity_ = 0;
   std::size_t batch_ = 0;
   const T* input_ = nullptr;

@@ -74,7 +74,7 @@ struct PaddedOutputOf : std::integral_constant<std::size_t, round_up(L::OutputSh
 template <class L>
 struct OutputSizeOf : std::integral_constant<std::size_t, L::OutputShape::size> {};
 template <class L>
-struct ScratchOf : std::integral_constant<std::size_t, L::scratch_per_sample> {};
+struct ScratchOf : std::integral_constant<std::size_t, round_up(L::scratch_per_sample, 16)> {};
 template <class L>
 struct SegmentCountOf : std::integral_constant<std::size_t, L::segments.size()> {};
 template <class L>
@@ -147,6 +147,10 @@ struct Sequential<Input<Dims...>, Specs...> {
       InputShape::size, std::ranges::max(per_layer<detail::OutputSizeOf>()));
   static constexpr auto scratch_offsets = prefix(per_layer<detail::ScratchOf>());
   static constexpr std::size_t scratch_per_sample = scratch_offsets[layer_count];
+  /// Per-sample size of each backward ping-pong buffer (max_width padded to 16 scalars).
+  static constexpr std::size_t grad_width = detail::round_up(max_width, 16);
+  /// Per-sample workspace of the whole stack (see net/stack.hpp for the layout).
+  static constexpr std::size_t workspace_per_sample = activations_per_sample + 2 * grad_width + scratch_per_sample;
   /// Persistent non-trainable state (batch-norm running statistics): offsets and total.
   static constexpr auto buffer_offsets = prefix(per_layer<detail::BufferCountOf>());
   static constexpr std::size_t buffer_count = buffer_offsets[layer_count];

@@ -106,7 +106,7 @@ FitResult fit(M& model, const Dataset<InShape, TargetShape, T>& train, const Fit
       if constexpr (M::has_accuracy) {
         const auto out = model.network().output();
         const ConstColumnsMap<T, t_rows> target(yb.data(), t_rows, static_cast<Eigen::Index>(b));
-        correct += model.config().loss.count_correct(out, target);
+        correct += model.loss().count_correct(out, target);
       }
       if (options.schedule_step == ScheduleStep::per_batch) model.step_schedule();
     }

@@ -29,14 +29,22 @@ constexpr void check_target_rows() {
                 "the targets do not fit the loss: Loss::For<net output shape>::TargetShape gives the rows each "
                 "target column must have (one class index per sample for CrossEntropy)");
 }
-template <class Loss, class Out, class = void>
-inline constexpr bool has_accuracy_v = false;
+/// A loss bound to the network's output shape: the loss itself, or Loss::Bound<Out> for
+/// losses that need the shape's structure (loss::PerHead).
 template <class Loss, class Out>
-inline constexpr bool has_accuracy_v<
-    Loss, Out,
-    std::void_t<decltype(std::declval<const Loss&>().count_correct(
-        std::declval<ConstColumnsMap<float, Out::size>>(),
-        std::declval<ConstColumnsMap<float, Loss::template For<Out>::TargetShape::size>>()))>> = true;
+struct BindLoss {
+  using type = Loss;
+};
+template <class Loss, class Out>
+  requires requires { typename Loss::template Bound<Out>; }
+struct BindLoss<Loss, Out> {
+  using type = typename Loss::template Bound<Out>;
+};
+
+/// Whether a (bound) loss defines accuracy for these output and target rows.
+template <class Loss, std::size_t OutRows, std::size_t TargetRows>
+inline constexpr bool has_accuracy_v = requires(const Loss& l, ConstColumnsMap<float, OutRows> o,
+                                                ConstColumnsMap<float, TargetRows> t) { l.count_correct(o, t); };
 }  // namespace detail
 
 /// Result of one training step.
@@ -63,9 +71,11 @@ class Model {
   using TargetShape = typename LossT::template For<OutputShape>::TargetShape;
   using Scalar = T;
   using LossType = LossT;
+  /// The loss as used: LossT bound to OutputShape (LossT itself for ordinary losses).
+  using BoundLoss = typename detail::BindLoss<LossT, OutputShape>::type;
   using OptimizerType = Opt;
   using ScheduleType = Sched;
-  static constexpr bool has_accuracy = detail::has_accuracy_v<LossT, OutputShape>;
+  static constexpr bool has_accuracy = detail::has_accuracy_v<BoundLoss, OutputShape::size, TargetShape::size>;
 
   struct Config {
     Opt optimizer{};
@@ -80,7 +90,7 @@ class Model {
 
   /// Validates every setting (throws strata::option_error) and initialises the network
   /// from config.seed as PyTorch would.
-  explicit Model(Config config = {}) : config_(std::move(config)), net_(config_.seed) {
+  explicit Model(Config config = {}) : config_(std::move(config)), net_(config_.seed), loss_(config_.loss) {
     config_.optimizer.validate();
     config_.schedule.validate();
     config_.loss.validate();
@@ -95,6 +105,7 @@ class Model {
   const NetworkType& network() const { return net_; }
   const Config& config() const { return config_; }
   const Opt& optimizer() const { return config_.optimizer; }
+  const BoundLoss& loss() const { return loss_; }
   const typename Opt::template State<T>& optimizer_state() const { return state_; }
 
   /// The learning rate the next step uses: schedule(base lr, schedule steps so far).
@@ -129,7 +140,7 @@ class Model {
     const ConstColumnsMap<T, TargetShape::size> target(y, TargetShape::size, static_cast<Eigen::Index>(batch));
     T* grad = net_.output_gradient().data();
     StepResult r;
-    r.loss = config_.loss.value_and_gradient(out, target, grad);
+    r.loss = loss_.value_and_gradient(out, target, grad);
     r.finite = std::isfinite(r.loss);
     if (!r.finite) return r;
     net_.backward();
@@ -184,8 +195,8 @@ class Model {
       const auto out = net_.forward(x.derived().data() + s * InputShape::size, b);
       const ConstColumnsMap<T, TargetShape::size> target(y.derived().data() + s * TargetShape::size,
                                                          TargetShape::size, static_cast<Eigen::Index>(b));
-      loss_sum += config_.loss.value_and_gradient(out, target, static_cast<T*>(nullptr)) * static_cast<double>(b);
-      if constexpr (has_accuracy) correct += config_.loss.count_correct(out, target);
+      loss_sum += loss_.value_and_gradient(out, target, static_cast<T*>(nullptr)) * static_cast<double>(b);
+      if constexpr (has_accuracy) correct += loss_.count_correct(out, target);
     }
     net_.set_mode(before);
     Evaluation e;
@@ -199,8 +210,8 @@ class Model {
 
   /// Number of decisions count_correct makes per sample (1 for argmax, R for element-wise).
   static constexpr std::size_t accuracy_units_per_sample() {
-    if constexpr (requires { LossT::template accuracy_units<OutputShape>(); })
-      return LossT::template accuracy_units<OutputShape>();
+    if constexpr (requires { BoundLoss::template accuracy_units<OutputShape>(); })
+      return BoundLoss::template accuracy_units<OutputShape>();
     else
       return 1;
   }
@@ -240,6 +251,7 @@ class Model {
 
   Config config_;
   NetworkType net_;
+  BoundLoss loss_;
   typename Opt::template State<T> state_;
   std::vector<DecayRun> decay_runs_;
   std::size_t steps_ = 0;

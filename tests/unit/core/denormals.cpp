@@ -8,7 +8,10 @@ using namespace strata;
 
 namespace {
 // Computed at run time so the compiler cannot fold it under its own FP assumptions.
-float halve(volatile float x) { return x * 0.5f; }
+float halve(float x) {
+  volatile float v = x;
+  return v * 0.5f;
+}
 }  // namespace
 
 TEST_CASE("ScopedFlushDenormals flushes subnormals inside and restores the caller's state", "[unit][core]") {

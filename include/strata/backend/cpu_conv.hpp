@@ -1,0 +1,517 @@
+#pragma once
+// CPU kernels for 2-D convolution and pooling (mixed into backend::Cpu).
+//
+// A batch of B images is B channel-first samples <C, H, W>, one per column: sample j is
+// the C*H*W contiguous scalars at x + j*C*H*W (PyTorch's NCHW memory). Convolution weights
+// are PyTorch's: weight [OC][C][K][K] (a row-major OC x C*K*K matrix), then bias [OC].
+//
+// Threads: every parallel loop runs over samples (or over output channels for a weight
+// gradient), so each output scalar is computed by one thread in a fixed order and results
+// are deterministic for a given thread count. Eigen's GEMM parallelises its own products the
+// same way. Worker threads inherit the caller's floating-point mode (MXCSR), so the
+// flush-to-zero that train_step sets applies to them too.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include "../core/denormals.hpp"
+#include "../core/tensor.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace strata::backend::cpu_kernels {
+
+/// Sizes of a convolution or pooling window sliding over a <C, H, W> image with stride S
+/// and zero padding P (none for pooling): output size, and for each kernel tap the range of
+/// output rows / columns whose tap falls inside the image (outside it lies the padding).
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t P>
+struct WindowGeometry {
+  static_assert(K > 0 && S > 0 && K <= H + 2 * P && K <= W + 2 * P, "strata internal: invalid window geometry");
+  static constexpr std::size_t out_h = (H + 2 * P - K) / S + 1;
+  static constexpr std::size_t out_w = (W + 2 * P - K) / S + 1;
+  static constexpr std::size_t positions = out_h * out_w;  ///< P = OH * OW output positions per channel
+  static constexpr std::size_t patch = C * K * K;          ///< one im2col column: C * K * K taps
+  static constexpr std::size_t image = C * H * W;
+
+  /// First output index o (at most `out`) whose input index o * S + k - P is >= 0.
+  static constexpr std::size_t first(std::size_t k, std::size_t out) {
+    return std::min(out, k >= P ? 0 : (P - k + S - 1) / S);
+  }
+  /// One past the last output index o (< out) whose input index o * S + k - P is < n;
+  /// never below first(k, out).
+  static constexpr std::size_t last(std::size_t k, std::size_t n, std::size_t out) {
+    if (n + P <= k) return first(k, out);
+    return std::max(first(k, out), std::min(out, (n - 1 + P - k) / S + 1));
+  }
+  static constexpr std::size_t col_begin(std::size_t kw) { return first(kw, out_w); }
+  static constexpr std::size_t col_end(std::size_t kw) { return last(kw, W, out_w); }
+  static constexpr std::size_t row_begin(std::size_t kh) { return first(kh, out_h); }
+  static constexpr std::size_t row_end(std::size_t kh) { return last(kh, H, out_h); }
+};
+
+/// How the CPU backend computes one convolution, chosen at compile time from its sizes by
+/// measurement on the digit CNN (28x28 inputs, batch 50; numbers in docs/design.md, re-run
+/// with bench/bench_layers.cpp):
+///  - always im2col + Eigen GEMM: the direct loops (conv2d_forward_direct, kept as a
+///    reference) were 1.6x slower at 1 -> 32 channels and 6-20x slower at 32 -> 64 and 64 -> 128;
+///  - `gemm_per_sample`: one GEMM per sample with OpenMP across samples when a sample has
+///    many output positions (26x26, 11x11: no transposes, caches stay warm), one GEMM over the
+///    whole batch when it has few (3x3: per-sample products of 9 rows run at half speed);
+///  - `direct_weight_gradient`: for patches of a few taps (1x3x3) the weight gradient is a
+///    9 x OC GEMM output that Eigen cannot split across threads; accumulating it per output
+///    channel in vectorised loops is faster (2.4x with 2 threads).
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S, std::size_t P>
+struct ConvPlan {
+  using Geometry = WindowGeometry<C, H, W, K, S, P>;
+  static constexpr bool gemm_per_sample = Geometry::positions >= 64;
+  static constexpr bool direct_weight_gradient = Geometry::patch <= 16 && Geometry::patch * Geometry::out_w <= 4096;
+  /// Scratch per sample: the columns (C*K*K x P, kept from forward to backward) and the
+  /// output gradient in channel-major order (OC x P). Conv2D declares this much.
+  static constexpr std::size_t scratch = Geometry::patch * Geometry::positions + OC * Geometry::positions;
+};
+
+struct CpuConvKernels {
+  /// y = conv(x, w) + b over a batch (im2col + GEMM); `b == nullptr` means no bias.
+  /// `scratch` holds ConvPlan::scratch * batch scalars; conv2d_backward reads the columns
+  /// forward leaves there.
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
+            std::size_t P, class T>
+  static void conv2d_forward(const T* w, const T* b, const T* x, T* y, T* scratch, std::size_t batch) {
+    using Plan = ConvPlan<C, H, W, OC, K, S, P>;
+    conv2d_forward_im2col<C, H, W, OC, K, S, P, Plan::gemm_per_sample>(w, b, x, y, scratch, batch);
+  }
+
+  /// Overwrites dw and db with d loss / d weight and bias (db only when non-null: a
+  /// convolution without bias); writes dx when non-null. Must follow conv2d_forward on the
+  /// same batch and scratch.
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
+            std::size_t P, class T>
+  static void conv2d_backward(const T* w, const T* x, const T* dy, T* dw, T* db, T* dx, T* scratch,
+                              std::size_t batch) {
+    using Plan = ConvPlan<C, H, W, OC, K, S, P>;
+    conv2d_backward_im2col<C, H, W, OC, K, S, P, Plan::gemm_per_sample, Plan::direct_weight_gradient>(
+        w, x, dy, dw, db, dx, scratch, batch);
+  }
+
+  // ---- im2col + GEMM -------------------------------------------------------------------
+  // With P output positions per sample and N = B * P, the columns matrix has C*K*K rows of
+  // N entries, batch-interleaved ([C*K*K][B][P]): row k = (c, kh, kw) holds, for every sample
+  // and output position, the input pixel under tap k (0 in the padding). Sample j's block
+  // (rows j*P .. j*P + P - 1 of the column-major N x CKK matrix) is its own P x CKK matrix,
+  // and the whole batch is one matrix for the weight gradient. Weights [OC][CKK] row-major
+  // are a column-major CKK x OC matrix W^T; a sample's output [OC][P] is a P x OC matrix.
+  //   forward   per sample:  Y_j (P x OC) = Cols_j W^T + bias
+  //             or batched:  Yt (N x OC) = Cols W^T, then y[j][oc][p] = Yt[oc][j][p] + bias[oc]
+  //   backward  dW^T (CKK x OC) = Cols^T dYt with dYt = dy transposed to [OC][B][P]
+  //             (or accumulated directly from x and dy for tiny patches), db = sums of dy
+  //             per sample:  dCols_j = dY_j W over Cols_j, then col2im into dx_j
+  //             or batched:  dCols = dYt W, then col2im
+
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
+            std::size_t P, bool PerSample, class T>
+  static void conv2d_forward_im2col(const T* w, const T* b, const T* x, T* y, T* scratch, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, P>;
+    using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+    using Strided = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
+    constexpr std::size_t np = G::positions;
+    constexpr auto rows = static_cast<Eigen::Index>(np);
+    const std::size_t n = batch * np;
+    T* cols = scratch;
+    const Eigen::Map<const Mat> Wt(w, G::patch, OC);
+    if constexpr (PerSample) {
+      const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> bias(b, OC);
+      parallel_for(batch, batch * G::patch * np * OC, [&](std::size_t j) {
+        im2col<C, H, W, K, S, P>(x + j * G::image, cols + j * np, n);
+        const Strided Cj(cols + j * np, rows, G::patch, Eigen::OuterStride<>(static_cast<Eigen::Index>(n)));
+        Eigen::Map<Mat> Yj(y + j * OC * np, rows, OC);
+        Yj.noalias() = Cj * Wt;
+        if (b != nullptr) Yj.rowwise() += bias;
+      });
+    } else {
+      T* yt = scratch + G::patch * n;
+      parallel_for(batch, batch * G::patch * np, [&](std::size_t j) {
+        im2col<C, H, W, K, S, P>(x + j * G::image, cols + j * np, n);
+      });
+      const Eigen::Map<const Mat> Cols(cols, static_cast<Eigen::Index>(n), G::patch);
+      Eigen::Map<Mat> Yt(yt, static_cast<Eigen::Index>(n), OC);
+      Yt.noalias() = Cols * Wt;
+      parallel_for(batch, batch * OC * np, [&](std::size_t j) {
+        for (std::size_t oc = 0; oc < OC; ++oc) {
+          const T* src = yt + oc * n + j * np;
+          T* dst = y + (j * OC + oc) * np;
+          const T bias = b != nullptr ? b[oc] : T(0);
+          for (std::size_t p = 0; p < np; ++p) dst[p] = src[p] + bias;
+        }
+      });
+    }
+  }
+
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
+            std::size_t P, bool PerSample, bool DirectWeightGradient, class T>
+  static void conv2d_backward_im2col(const T* w, const T* x, const T* dy, T* dw, T* db, T* dx, T* scratch,
+                                     std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, P>;
+    using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+    constexpr std::size_t np = G::positions;
+    constexpr auto rows = static_cast<Eigen::Index>(np);
+    const std::size_t n = batch * np;
+    T* cols = scratch;
+    T* dyt = scratch + G::patch * n;
+    const bool need_dyt = !DirectWeightGradient || (dx != nullptr && !PerSample);
+    if (need_dyt)
+      parallel_for(batch, batch * OC * np, [&](std::size_t j) {
+        for (std::size_t oc = 0; oc < OC; ++oc) std::copy_n(dy + (j * OC + oc) * np, np, dyt + oc * n + j * np);
+      });
+    const Eigen::Map<const Mat> dYt(dyt, static_cast<Eigen::Index>(n), OC);
+    if constexpr (DirectWeightGradient) {
+      conv2d_weight_gradient_direct<C, H, W, OC, K, S, P>(x, dy, dw, db, batch);
+    } else {
+      const Eigen::Map<const Mat> Cols(cols, static_cast<Eigen::Index>(n), G::patch);
+      Eigen::Map<Mat>(dw, G::patch, OC).noalias() = Cols.transpose() * dYt;
+      if (db != nullptr) Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(db, OC) = dYt.colwise().sum();
+    }
+    if (dx == nullptr) return;
+    const Eigen::Map<const Mat> Wt(w, G::patch, OC);
+    if constexpr (PerSample) {
+      parallel_for(batch, batch * G::patch * np * OC, [&](std::size_t j) {
+        const Eigen::Map<const Mat> dYj(dy + j * OC * np, rows, OC);
+        Eigen::Map<Mat, 0, Eigen::OuterStride<>> dCj(cols + j * np, rows, G::patch,
+                                                     Eigen::OuterStride<>(static_cast<Eigen::Index>(n)));
+        dCj.noalias() = dYj * Wt.transpose();
+        col2im<C, H, W, K, S, P>(cols + j * np, n, dx + j * G::image);
+      });
+    } else {
+      Eigen::Map<Mat> dCols(cols, static_cast<Eigen::Index>(n), G::patch);
+      dCols.noalias() = dYt * Wt.transpose();
+      parallel_for(batch, batch * G::patch * np, [&](std::size_t j) {
+        col2im<C, H, W, K, S, P>(cols + j * np, n, dx + j * G::image);
+      });
+    }
+  }
+
+  /// dW and db straight from x and dy, for patches of a few taps. Output channels in
+  /// parallel; each keeps one running sum per tap and output column (vectorised along the
+  /// row), adds samples and rows in order, and reduces the columns at the end.
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
+            std::size_t P, class T>
+  static void conv2d_weight_gradient_direct(const T* x, const T* dy, T* dw, T* db, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, P>;
+    constexpr std::size_t np = G::positions, ow = G::out_w;
+    static_assert(G::patch * ow <= 4096, "strata internal: direct weight gradient accumulators too large");
+    parallel_for(OC, batch * OC * np * G::patch, [&](std::size_t oc) {
+      T acc[G::patch][ow] = {};
+      T bias_acc[ow] = {};
+      for (std::size_t j = 0; j < batch; ++j) {
+        const T* xj = x + j * G::image;
+        const T* g = dy + (j * OC + oc) * np;
+        for (std::size_t oh = 0; oh < G::out_h; ++oh) {
+          const T* go = g + oh * ow;
+          for (std::size_t o = 0; o < ow; ++o) bias_acc[o] += go[o];
+          for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t kh = 0; kh < K; ++kh) {
+              if (oh < G::row_begin(kh) || oh >= G::row_end(kh)) continue;
+              const T* in = xj + (c * H + oh * S + kh - P) * W;
+              for (std::size_t kw = 0; kw < K; ++kw) {
+                T* a = acc[(c * K + kh) * K + kw];
+                for (std::size_t o = G::col_begin(kw); o < G::col_end(kw); ++o) a[o] += go[o] * in[o * S + kw - P];
+              }
+            }
+        }
+      }
+      for (std::size_t k = 0; k < G::patch; ++k) {
+        T s = 0;
+        for (std::size_t o = 0; o < ow; ++o) s += acc[k][o];
+        dw[oc * G::patch + k] = s;
+      }
+      if (db != nullptr) {
+        T s = 0;
+        for (std::size_t o = 0; o < ow; ++o) s += bias_acc[o];
+        db[oc] = s;
+      }
+    });
+  }
+
+  /// Unfolds one image into its columns: row k = (c, kh, kw) of `cols` (rows `stride`
+  /// scalars apart) gets the OH*OW input pixels under tap k, 0 where the tap is in the padding.
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t P, class T>
+  static void im2col(const T* x, T* cols, std::size_t stride) {
+    using G = WindowGeometry<C, H, W, K, S, P>;
+    constexpr std::size_t ow = G::out_w;
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t kh = 0; kh < K; ++kh)
+        for (std::size_t kw = 0; kw < K; ++kw) {
+          T* row = cols + ((c * K + kh) * K + kw) * stride;
+          const std::size_t rb = G::row_begin(kh), re = G::row_end(kh);
+          const std::size_t cb = G::col_begin(kw), ce = G::col_end(kw);
+          std::fill(row, row + rb * ow, T(0));
+          for (std::size_t oh = rb; oh < re; ++oh) {
+            T* out = row + oh * ow;
+            const T* in = x + (c * H + oh * S + kh - P) * W;  // input row of output row oh
+            std::fill(out, out + cb, T(0));
+            if constexpr (S == 1)
+              std::copy(in + (cb + kw - P), in + (ce + kw - P), out + cb);
+            else
+              for (std::size_t o = cb; o < ce; ++o) out[o] = in[o * S + kw - P];
+            std::fill(out + ce, out + ow, T(0));
+          }
+          std::fill(row + re * ow, row + G::positions, T(0));
+        }
+  }
+
+  /// The adjoint of im2col: dx = sum over taps of the columns scattered back (padding dropped).
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t P, class T>
+  static void col2im(const T* cols, std::size_t stride, T* dx) {
+    using G = WindowGeometry<C, H, W, K, S, P>;
+    constexpr std::size_t ow = G::out_w;
+    std::fill(dx, dx + G::image, T(0));
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t kh = 0; kh < K; ++kh)
+        for (std::size_t kw = 0; kw < K; ++kw) {
+          const T* row = cols + ((c * K + kh) * K + kw) * stride;
+          const std::size_t cb = G::col_begin(kw), ce = G::col_end(kw);
+          for (std::size_t oh = G::row_begin(kh); oh < G::row_end(kh); ++oh) {
+            const T* src = row + oh * ow;
+            T* out = dx + (c * H + oh * S + kh - P) * W;
+            for (std::size_t o = cb; o < ce; ++o) out[o * S + kw - P] += src[o];
+          }
+        }
+  }
+
+  // ---- Direct convolution (reference) -------------------------------------------------------
+  // Plain loops over taps, no scratch. Slower than im2col + GEMM at every size measured (see
+  // ConvPlan); kept as an independent implementation the unit tests compare against, and
+  // for bench/bench_layers.cpp to re-measure the choice.
+  // forward:  y[oc] = b[oc] + sum over (c, kh, kw) of w * (the input plane shifted by the tap),
+  //           each tap one pass along output rows (vectorised for stride 1); samples in parallel
+  // backward: dW, db per output channel (channels in parallel, samples summed in order);
+  //           dx per sample (samples in parallel)
+
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
+            std::size_t P, class T>
+  static void conv2d_forward_direct(const T* w, const T* b, const T* x, T* y, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, P>;
+    constexpr std::size_t np = G::positions, ow = G::out_w;
+    parallel_for(batch, batch * OC * np * G::patch, [&](std::size_t j) {
+      const T* xj = x + j * G::image;
+      for (std::size_t oc = 0; oc < OC; ++oc) {
+        T* yp = y + (j * OC + oc) * np;
+        std::fill(yp, yp + np, b != nullptr ? b[oc] : T(0));
+        const T* wo = w + oc * G::patch;
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t kh = 0; kh < K; ++kh)
+            for (std::size_t kw = 0; kw < K; ++kw) {
+              const T wv = wo[(c * K + kh) * K + kw];
+              const std::size_t cb = G::col_begin(kw), ce = G::col_end(kw);
+              for (std::size_t oh = G::row_begin(kh); oh < G::row_end(kh); ++oh) {
+                const T* in = xj + (c * H + oh * S + kh - P) * W;
+                T* out = yp + oh * ow;
+                for (std::size_t o = cb; o < ce; ++o) out[o] += wv * in[o * S + kw - P];
+              }
+            }
+      }
+    });
+  }
+
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
+            std::size_t P, class T>
+  static void conv2d_backward_direct(const T* w, const T* x, const T* dy, T* dw, T* db, T* dx, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, P>;
+    constexpr std::size_t np = G::positions, ow = G::out_w;
+    parallel_for(OC, batch * OC * np * G::patch, [&](std::size_t oc) {
+      T* wo = dw + oc * G::patch;
+      std::fill(wo, wo + G::patch, T(0));
+      T bsum = 0;
+      for (std::size_t j = 0; j < batch; ++j) {
+        const T* xj = x + j * G::image;
+        const T* g = dy + (j * OC + oc) * np;
+        T s = 0;
+        for (std::size_t p = 0; p < np; ++p) s += g[p];
+        bsum += s;
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t kh = 0; kh < K; ++kh)
+            for (std::size_t kw = 0; kw < K; ++kw) {
+              const std::size_t cb = G::col_begin(kw), ce = G::col_end(kw);
+              T acc = 0;
+              for (std::size_t oh = G::row_begin(kh); oh < G::row_end(kh); ++oh) {
+                const T* in = xj + (c * H + oh * S + kh - P) * W;
+                const T* go = g + oh * ow;
+                for (std::size_t o = cb; o < ce; ++o) acc += go[o] * in[o * S + kw - P];
+              }
+              wo[(c * K + kh) * K + kw] += acc;
+            }
+      }
+      if (db != nullptr) db[oc] = bsum;
+    });
+    if (dx == nullptr) return;
+    parallel_for(batch, batch * OC * np * G::patch, [&](std::size_t j) {
+      T* dxj = dx + j * G::image;
+      std::fill(dxj, dxj + G::image, T(0));
+      for (std::size_t oc = 0; oc < OC; ++oc) {
+        const T* g = dy + (j * OC + oc) * np;
+        const T* wo = w + oc * G::patch;
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t kh = 0; kh < K; ++kh)
+            for (std::size_t kw = 0; kw < K; ++kw) {
+              const T wv = wo[(c * K + kh) * K + kw];
+              const std::size_t cb = G::col_begin(kw), ce = G::col_end(kw);
+              for (std::size_t oh = G::row_begin(kh); oh < G::row_end(kh); ++oh) {
+                T* out = dxj + (c * H + oh * S + kh - P) * W;
+                const T* go = g + oh * ow;
+                for (std::size_t o = cb; o < ce; ++o) out[o * S + kw - P] += wv * go[o];
+              }
+            }
+      }
+    });
+  }
+
+  // ---- Pooling (no padding, floor mode: PyTorch's MaxPool2d / AvgPool2d defaults) ----------
+
+  /// y = max over each K x K window, and the index in its plane of the element chosen,
+  /// stored as a T in `argmax` (one per output). Ties and NaN as PyTorch's CPU kernel:
+  /// scanning the window in row-major order, a value replaces the running maximum when it is
+  /// greater or NaN, so the first of equal maxima wins and a NaN propagates. Branch-free
+  /// (selects, not branches: on real data a branch per element mispredicts half the time,
+  /// which made this pooling 6x slower).
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, class T>
+  static void max_pool_forward(const T* x, T* y, T* argmax, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, 0>;
+    static_assert(H * W <= (std::size_t{1} << 24), "MaxPool: image planes of up to 2^24 pixels (indices kept as float)");
+    parallel_for(batch * C, batch * C * G::positions * K * K, [&](std::size_t plane) {
+      const T* in = x + plane * H * W;
+      T* out = y + plane * G::positions;
+      T* at = argmax + plane * G::positions;
+      for (std::size_t oh = 0; oh < G::out_h; ++oh)
+        for (std::size_t ow = 0; ow < G::out_w; ++ow) {
+          T m = -std::numeric_limits<T>::infinity();
+          std::size_t best = oh * S * W + ow * S;
+          bool seen_nan = false;
+          for (std::size_t kh = 0; kh < K; ++kh)
+            for (std::size_t kw = 0; kw < K; ++kw) {
+              const std::size_t i = (oh * S + kh) * W + ow * S + kw;
+              const T v = in[i];
+              const bool is_nan = v != v;
+              const bool take = is_nan | (!seen_nan & (v > m));
+              best ^= (best ^ i) & (std::size_t{0} - static_cast<std::size_t>(take));
+              m = m < v ? v : m;
+              seen_nan |= is_nan;
+            }
+          out[oh * G::out_w + ow] = seen_nan ? std::numeric_limits<T>::quiet_NaN() : m;
+          at[oh * G::out_w + ow] = static_cast<T>(best);
+        }
+    });
+  }
+
+  /// dx = dy routed to each window's chosen element (the `argmax` forward stored); windows
+  /// that overlap add up, in output order. Overwrites dx.
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, class T>
+  static void max_pool_backward(const T* argmax, const T* dy, T* dx, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, 0>;
+    parallel_for(batch * C, batch * C * (G::positions + H * W), [&](std::size_t plane) {
+      const T* at = argmax + plane * G::positions;
+      const T* g = dy + plane * G::positions;
+      T* d = dx + plane * H * W;
+      std::fill(d, d + H * W, T(0));
+      for (std::size_t o = 0; o < G::positions; ++o) d[static_cast<std::size_t>(at[o])] += g[o];
+    });
+  }
+
+  /// y = mean over each K x K window (sum, then divided by K*K as PyTorch does).
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, class T>
+  static void avg_pool_forward(const T* x, T* y, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, 0>;
+    constexpr T area = static_cast<T>(K * K);
+    parallel_for(batch * C, batch * C * G::positions * K * K, [&](std::size_t plane) {
+      const T* in = x + plane * H * W;
+      T* out = y + plane * G::positions;
+      for (std::size_t oh = 0; oh < G::out_h; ++oh)
+        for (std::size_t ow = 0; ow < G::out_w; ++ow) {
+          T s = 0;
+          for (std::size_t kh = 0; kh < K; ++kh)
+            for (std::size_t kw = 0; kw < K; ++kw) s += in[(oh * S + kh) * W + ow * S + kw];
+          out[oh * G::out_w + ow] = s / area;
+        }
+    });
+  }
+
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, class T>
+  static void avg_pool_backward(const T* dy, T* dx, std::size_t batch) {
+    using G = WindowGeometry<C, H, W, K, S, 0>;
+    constexpr T area = static_cast<T>(K * K);
+    parallel_for(batch * C, batch * C * G::positions * K * K, [&](std::size_t plane) {
+      const T* g = dy + plane * G::positions;
+      T* out = dx + plane * H * W;
+      std::fill(out, out + H * W, T(0));
+      for (std::size_t oh = 0; oh < G::out_h; ++oh)
+        for (std::size_t ow = 0; ow < G::out_w; ++ow) {
+          const T v = g[oh * G::out_w + ow] / area;
+          for (std::size_t kh = 0; kh < K; ++kh)
+            for (std::size_t kw = 0; kw < K; ++kw) out[(oh * S + kh) * W + ow * S + kw] += v;
+        }
+    });
+  }
+
+  /// y[c] = mean of channel c's Area values (AdaptiveAvgPool2d(1) then Flatten).
+  template <std::size_t C, std::size_t Area, class T>
+  static void global_avg_pool_forward(const T* x, T* y, std::size_t batch) {
+    parallel_for(batch, batch * C * Area, [&](std::size_t j) {
+      for (std::size_t c = 0; c < C; ++c) {
+        const T* in = x + (j * C + c) * Area;
+        T s = 0;
+        for (std::size_t i = 0; i < Area; ++i) s += in[i];
+        y[j * C + c] = s / static_cast<T>(Area);
+      }
+    });
+  }
+
+  template <std::size_t C, std::size_t Area, class T>
+  static void global_avg_pool_backward(const T* dy, T* dx, std::size_t batch) {
+    parallel_for(batch, batch * C * Area, [&](std::size_t j) {
+      for (std::size_t c = 0; c < C; ++c) {
+        const T v = dy[j * C + c] / static_cast<T>(Area);
+        std::fill_n(dx + (j * C + c) * Area, Area, v);
+      }
+    });
+  }
+
+ protected:
+  /// Runs f(i) for i in [0, n): across OpenMP threads (static schedule, so each i has a fixed
+  /// thread for a given thread count) when `work` (about the number of scalar operations) is
+  /// large enough to pay for the fork, otherwise on the calling thread. Workers run with the
+  /// caller's MXCSR (flush-to-zero), restored afterwards.
+  template <class F>
+  static void parallel_for(std::size_t n, std::size_t work, F&& f) {
+#ifdef _OPENMP
+    if (n > 1 && work >= kParallelWork && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#ifdef STRATA_HAS_MXCSR
+      const unsigned csr = _mm_getcsr();
+#endif
+      const auto count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel
+      {
+#ifdef STRATA_HAS_MXCSR
+        const unsigned own = _mm_getcsr();
+        _mm_setcsr(csr);
+#endif
+#pragma omp for schedule(static)
+        for (std::ptrdiff_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+#ifdef STRATA_HAS_MXCSR
+        _mm_setcsr(own);
+#endif
+      }
+      return;
+    }
+#endif
+    (void)work;
+    for (std::size_t i = 0; i < n; ++i) f(i);
+  }
+
+  /// Below this many scalar operations a loop runs on one thread (an OpenMP fork and join
+  /// costs a few microseconds).
+  static constexpr std::size_t kParallelWork = std::size_t{1} << 15;
+};
+
+}  // namespace strata::backend::cpu_kernels

@@ -45,6 +45,8 @@
 #include "schedule/warmup.hpp"
 
 #include "data/dataset.hpp"
+#include "data/normalize.hpp"
+#include "data/split.hpp"
 #include "data/synthetic.hpp"
 
 #include "train/fit.hpp"

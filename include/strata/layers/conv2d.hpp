@@ -11,6 +11,7 @@
 #include "../core/context.hpp"
 #include "../core/rng.hpp"
 #include "../core/segment.hpp"
+#include "../core/rejected_layer.hpp"
 #include "../core/shape.hpp"
 
 namespace strata {
@@ -93,23 +94,6 @@ struct Conv2DLayer {
   }
 };
 
-/// Stands in for a convolution whose shape check failed: its output is ErrorShape, so the
-/// layers after it stay quiet and only the first error is printed.
-template <class In>
-struct RejectedConvLayer {
-  using InputShape = In;
-  using OutputShape = ErrorShape;
-  static constexpr std::size_t parameter_count = 0;
-  static constexpr std::size_t scratch_per_sample = 0;
-  static constexpr std::array<Segment, 0> segments{};
-  static std::string name() { return "<error>"; }
-  template <class T>
-  static void init(T*, Rng&) {}
-  template <class T, class B>
-  static void forward(const T*, const T*, T*, Context<T, B>&) {}
-  template <class T, class B>
-  static void backward(const T*, T*, const T*, const T*, const T*, T*, Context<T, B>&) {}
-};
 
 }  // namespace detail
 
@@ -151,7 +135,7 @@ struct Conv2D : LayerSpecTag {
                   "of bind<>)");
     using type = std::conditional_t<valid_spec && is_image && fits,
                                     detail::Conv2DLayer<channels, height, width, OutChannels, Kernel, Stride, padding, Bias>,
-                                    detail::RejectedConvLayer<In>>;
+                                    detail::RejectedLayer<In>>;
   };
 };
 

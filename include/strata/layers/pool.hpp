@@ -11,6 +11,7 @@
 #include "../core/context.hpp"
 #include "../core/rng.hpp"
 #include "../core/segment.hpp"
+#include "../core/rejected_layer.hpp"
 #include "../core/shape.hpp"
 
 namespace strata {
@@ -98,23 +99,6 @@ struct GlobalAvgPoolLayer {
   }
 };
 
-/// Stands in for a pooling layer whose shape check failed: its output is ErrorShape, so the
-/// layers after it stay quiet and only the first error is printed.
-template <class In>
-struct RejectedPoolLayer {
-  using InputShape = In;
-  using OutputShape = ErrorShape;
-  static constexpr std::size_t parameter_count = 0;
-  static constexpr std::size_t scratch_per_sample = 0;
-  static constexpr std::array<Segment, 0> segments{};
-  static std::string name() { return "<error>"; }
-  template <class T>
-  static void init(T*, Rng&) {}
-  template <class T, class B>
-  static void forward(const T*, const T*, T*, Context<T, B>&) {}
-  template <class T, class B>
-  static void backward(const T*, T*, const T*, const T*, const T*, T*, Context<T, B>&) {}
-};
 
 /// The <C, H, W> of an image shape (1s for any other rank, which its layer's check rejects).
 template <class In>
@@ -148,7 +132,7 @@ struct MaxPool : LayerSpecTag {
                   "K <= H and K <= W (no padding; the input shape is the first argument of bind<>)");
     using type = std::conditional_t<K != 0 && Stride != 0 && D::is_image && D::fits(K),
                                     detail::MaxPoolLayer<D::channels, D::height, D::width, K, Stride>,
-                                    detail::RejectedPoolLayer<In>>;
+                                    detail::RejectedLayer<In>>;
   };
 };
 
@@ -169,7 +153,7 @@ struct AvgPool : LayerSpecTag {
                   "K <= H and K <= W (no padding; the input shape is the first argument of bind<>)");
     using type = std::conditional_t<K != 0 && Stride != 0 && D::is_image && D::fits(K),
                                     detail::AvgPoolLayer<D::channels, D::height, D::width, K, Stride>,
-                                    detail::RejectedPoolLayer<In>>;
+                                    detail::RejectedLayer<In>>;
   };
 };
 
@@ -183,7 +167,7 @@ struct GlobalAvgPool : LayerSpecTag {
                   "GlobalAvgPool at this layer index takes a channel-first image <C, H, W> (rank 3) but gets a flat "
                   "or other-rank shape");
     using type = std::conditional_t<D::is_image, detail::GlobalAvgPoolLayer<D::channels, D::height, D::width>,
-                                    detail::RejectedPoolLayer<In>>;
+                                    detail::RejectedLayer<In>>;
   };
 };
 

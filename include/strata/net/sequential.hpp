@@ -14,6 +14,7 @@
 #include "../core/concepts.hpp"
 #include "../core/context.hpp"
 #include "../core/segment.hpp"
+#include "../core/rejected_layer.hpp"
 #include "../core/shape.hpp"
 
 namespace strata {
@@ -21,20 +22,7 @@ namespace strata {
 namespace detail {
 
 /// Stands in for a layer after a failed check, so that only the first error is reported.
-struct PoisonLayer {
-  using InputShape = ErrorShape;
-  using OutputShape = ErrorShape;
-  static constexpr std::size_t parameter_count = 0;
-  static constexpr std::size_t scratch_per_sample = 0;
-  static constexpr std::array<Segment, 0> segments{};
-  static std::string name() { return "<error>"; }
-  template <class T>
-  static void init(T*, Rng&) {}
-  template <class T, class B>
-  static void forward(const T*, const T*, T*, Context<T, B>&) {}
-  template <class T, class B>
-  static void backward(const T*, T*, const T*, const T*, const T*, T*, Context<T, B>&) {}
-};
+using PoisonLayer = RejectedLayer<>;
 
 // Binding of the spec at position Index to input shape In. The primary template handles
 // both a non-spec (an error at this index) and the quiet case after an earlier error.

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# Real data for the end-to-end and reader tests (Debian packages only; checksums verified).
+bash scripts/fetch-data.sh --only fashion-mnist,sklearn
 build="${BUILD_DIR:-build-test}"
 jobs="${JOBS:-2}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -44,13 +44,17 @@
 #include "schedule/step.hpp"
 #include "schedule/warmup.hpp"
 
+#include "data/augment.hpp"
 #include "data/dataset.hpp"
+#include "data/mixup.hpp"
 #include "data/normalize.hpp"
 #include "data/split.hpp"
 #include "data/synthetic.hpp"
 
 #include "train/fit.hpp"
+#include "train/metrics.hpp"
 #include "train/model.hpp"
+#include "train/progress.hpp"
 
 #define STRATA_VERSION_MAJOR 0
 #define STRATA_VERSION_MINOR 1

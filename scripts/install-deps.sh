@@ -8,7 +8,8 @@ packages=(
   g++ cmake ninja-build
   libeigen3-dev libboost-dev      # Eigen 3.4, Boost.Hana (header-only)
   catch2 libbenchmark-dev         # tests, microbenchmarks
-  zlib1g-dev nlohmann-json3-dev   # gzip and JSON data files
+  zlib1g-dev nlohmann-json3-dev   # gzip and JSON data files, checkpoints, journals
+  libcli11-dev gnuplot-nox        # example command lines, plots
   "$@"
 )
 

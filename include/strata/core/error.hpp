@@ -31,6 +31,13 @@ class data_error : public error {
   using error::error;
 };
 
+/// The operating system refused a file operation (open, write, fsync, rename); the
+/// message names the file, the operation and the OS error.
+class io_error : public error {
+ public:
+  using error::error;
+};
+
 namespace detail {
 [[noreturn]] inline void throw_option(const std::string& what) { throw option_error("strata: " + what); }
 }  // namespace detail

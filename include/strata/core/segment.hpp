@@ -22,6 +22,36 @@ struct Segment {
   std::array<std::string_view, max_depth> scope{};
   std::array<std::size_t, max_depth> scope_index{};
   std::size_t depth = 0;
+  /// The tensor's shape as PyTorch gives it, outermost first: [out, in] for a Linear
+  /// weight, [out, in, k, k] for a Conv2d weight, [] (rank 0) for a scalar such as
+  /// num_batches_tracked. The product of dims[0, rank) is `size`.
+  static constexpr std::size_t max_rank = 4;
+  std::array<std::size_t, max_rank> dims{};
+  std::size_t rank = 0;
+
+  /// This segment with shape `d` (outermost first), e.g. `Segment{...}.shaped({Out, In})`.
+  template <std::size_t R>
+  [[nodiscard]] constexpr Segment shaped(const std::size_t (&d)[R]) const {
+    static_assert(R <= max_rank, "Segment::shaped: at most max_rank dimensions");
+    Segment s = *this;
+    for (std::size_t k = 0; k < R; ++k) s.dims[k] = d[k];
+    for (std::size_t k = R; k < max_rank; ++k) s.dims[k] = 0;
+    s.rank = R;
+    return s;
+  }
+  /// A rank-0 (scalar) segment.
+  [[nodiscard]] constexpr Segment scalar() const {
+    Segment s = *this;
+    s.dims = {};
+    s.rank = 0;
+    return s;
+  }
+  /// The number of elements the shape describes (1 for rank 0); equals `size`.
+  [[nodiscard]] constexpr std::size_t shape_size() const {
+    std::size_t n = 1;
+    for (std::size_t k = 0; k < rank; ++k) n *= dims[k];
+    return n;
+  }
 
   /// PyTorch nn.Sequential state_dict name, e.g. "2.weight" or "4.body.0.weight".
   [[nodiscard]] std::string name() const {

@@ -27,15 +27,15 @@ struct BatchNormLayer {
   /// xhat per sample, then per-channel batch mean and inv_std (needs 2C <= 2C * B).
   static constexpr std::size_t scratch_per_sample = In::size + 2 * channels;
   static constexpr std::array<Segment, 2> segments{{
-      {0, "weight", 0, channels, false, 1},
-      {0, "bias", channels, channels, true, 1},
+      Segment{0, "weight", 0, channels, false, 1}.shaped({channels}),
+      Segment{0, "bias", channels, channels, true, 1}.shaped({channels}),
   }};
   /// running_mean, running_var, num_batches_tracked (as in a PyTorch state dict).
   static constexpr std::size_t buffer_count = 2 * channels + 1;
   static constexpr std::array<Segment, 3> buffer_segments{{
-      {0, "running_mean", 0, channels, false, 0},
-      {0, "running_var", channels, channels, false, 0},
-      {0, "num_batches_tracked", 2 * channels, 1, false, 0},
+      Segment{0, "running_mean", 0, channels, false, 0}.shaped({channels}),
+      Segment{0, "running_var", channels, channels, false, 0}.shaped({channels}),
+      Segment{0, "num_batches_tracked", 2 * channels, 1, false, 0}.scalar(),  // an int64 scalar in PyTorch
   }};
 
   static std::string name() { return "BatchNorm"; }

@@ -45,11 +45,11 @@ struct Conv2DLayer {
   static constexpr auto segments = [] {
     if constexpr (Bias)
       return std::array<Segment, 2>{{
-          {0, "weight", 0, weight_count, false, fan_in},
-          {0, "bias", weight_count, OC, true, fan_in},
+          Segment{0, "weight", 0, weight_count, false, fan_in}.shaped({OC, C, K, K}),
+          Segment{0, "bias", weight_count, OC, true, fan_in}.shaped({OC}),
       }};
     else
-      return std::array<Segment, 1>{{{0, "weight", 0, weight_count, false, fan_in}}};
+      return std::array<Segment, 1>{{Segment{0, "weight", 0, weight_count, false, fan_in}.shaped({OC, C, K, K})}};
   }();
   /// The unfolded input (C*K*K x OH*OW, kept from forward for the weight gradient) and the
   /// output gradient in channel-major order (OC x OH*OW): what an im2col + GEMM kernel

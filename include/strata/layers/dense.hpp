@@ -22,8 +22,8 @@ struct DenseLayer {
   static constexpr std::size_t parameter_count = Out * In + Out;
   static constexpr std::size_t scratch_per_sample = 0;
   static constexpr std::array<Segment, 2> segments{{
-      {0, "weight", 0, Out * In, false, In},
-      {0, "bias", Out * In, Out, true, In},
+      Segment{0, "weight", 0, Out * In, false, In}.shaped({Out, In}),
+      Segment{0, "bias", Out * In, Out, true, In}.shaped({Out}),
   }};
 
   static std::string name() { return "Dense<" + std::to_string(Out) + ">"; }

@@ -42,6 +42,24 @@ struct AdamBase {
   struct State {
     AlignedVector<T> m, v, v_max;
     std::size_t steps = 0;
+    /// Visits every state array as f(name, array) (empty when unused) and every counter as
+    /// f(name, std::size_t&): how checkpoints save and restore the state.
+    template <class F>
+    void for_each_array(F&& f) {
+      f("m", m);
+      f("v", v);
+      f("v_max", v_max);
+    }
+    template <class F>
+    void for_each_array(F&& f) const {
+      f("m", m);
+      f("v", v);
+      f("v_max", v_max);
+    }
+    template <class F>
+    void for_each_counter(F&& f) { f("steps", steps); }
+    template <class F>
+    void for_each_counter(F&& f) const { f("steps", steps); }
   };
   template <class T>
   void init_state(State<T>& s, std::size_t n) const {

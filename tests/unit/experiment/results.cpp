@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include "support/temp_dir.hpp"
 #include <strata/experiment/journal.hpp>
 #include <strata/experiment/plot.hpp>
 #include <strata/experiment/table.hpp>
@@ -30,23 +31,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-/// A fresh directory under the system's temporary directory, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("strata-experiment-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using strata::testing::TempDir;
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

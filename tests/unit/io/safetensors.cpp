@@ -1,6 +1,7 @@
 // io/safetensors.hpp: the byte layout of the format, round trips of several dtypes, a
 // data_error with a useful message for every kind of damaged file, and atomic writes.
 #include <catch2/catch.hpp>
+#include "support/temp_dir.hpp"
 #include <strata/io/safetensors.hpp>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -20,28 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh directory under the system's temporary directory, removed with its contents.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("strata_safetensors_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    return out;
-  }
-};
+using strata::testing::TempDir;
 
 std::vector<unsigned char> read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -2,6 +2,7 @@
 // Model (parameters, buffers, optimizer state, counters) so that training resumes exactly,
 // and a clear data_error for every checkpoint that does not fit the model.
 #include <catch2/catch.hpp>
+#include "support/temp_dir.hpp"
 #include <strata/models/resnet.hpp>
 #include <strata/strata.hpp>
 #include <strata/train/checkpoint.hpp>
@@ -20,21 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("strata_checkpoint_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using strata::testing::TempDir;
 
 using Mlp = Sequential<Input<3>, Dense<8>, Tanh, Dense<6>, ReLU, Dense<4>>;
 using BnNet = Sequential<Input<1, 6, 6>, Conv2D<3, 3>, BatchNorm, ReLU, MaxPool<2>, Flatten, Dense<5>, BatchNorm,

@@ -22,14 +22,6 @@ Result check_mode(std::size_t batch, std::uint64_t seed, Mode mode) {
   return check_network(net, x, f);
 }
 
-#define REQUIRE_GRADCHECK(group, expr) \
-  do {                                 \
-    const Result r_ = (expr);          \
-    INFO(r_.describe());               \
-    record(group, r_);                 \
-    REQUIRE(r_.passed());              \
-  } while (0)
-
 }  // namespace
 
 TEST_CASE("BatchNorm over features: gradients in train and eval mode", "[gradcheck][batch_norm]") {

@@ -15,14 +15,6 @@ using namespace strata::gradcheck;
 
 namespace {
 
-#define REQUIRE_GRADCHECK(group, expr) \
-  do {                                 \
-    const Result r_ = (expr);          \
-    INFO(r_.describe());               \
-    record(group, r_);                 \
-    REQUIRE(r_.passed());              \
-  } while (0)
-
 /// Network<Net, double> initialised from `seed`, objective sum(c .* output) with c ~ N(0, 1).
 template <class Net>
 Result check_conv(std::size_t batch, std::uint64_t seed) {

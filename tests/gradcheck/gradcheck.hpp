@@ -347,3 +347,13 @@ Columns<double, Rows> one_hot(const Columns<double, 1>& classes) {
 }
 
 }  // namespace strata::gradcheck
+
+/// Runs a gradient check, records its errors under `group` and requires it to pass, with
+/// the check's description in the failure message.
+#define REQUIRE_GRADCHECK(group, expr)                         \
+  do {                                                         \
+    const ::strata::gradcheck::Result r_ = (expr);             \
+    INFO(r_.describe());                                       \
+    ::strata::gradcheck::record(group, r_);                    \
+    REQUIRE(r_.passed());                                      \
+  } while (0)

@@ -16,14 +16,6 @@ using namespace strata::gradcheck;
 
 namespace {
 
-#define REQUIRE_GRADCHECK(group, expr)   \
-  do {                                   \
-    const Result r_ = (expr);            \
-    INFO(r_.describe());                 \
-    record(group, r_);                   \
-    REQUIRE(r_.passed());                \
-  } while (0)
-
 template <std::size_t Rows>
 Columns<double, Rows> uniform_batch(std::size_t batch, std::uint64_t seed, double lo, double hi) {
   Columns<double, Rows> x(Rows, static_cast<Eigen::Index>(batch));

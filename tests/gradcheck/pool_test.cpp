@@ -22,14 +22,6 @@ using namespace strata::gradcheck;
 
 namespace {
 
-#define REQUIRE_GRADCHECK(group, expr) \
-  do {                                 \
-    const Result r_ = (expr);          \
-    INFO(r_.describe());               \
-    record(group, r_);                 \
-    REQUIRE(r_.passed());              \
-  } while (0)
-
 constexpr double kGapMargin = 1e-3;
 
 template <class Net>

@@ -9,14 +9,6 @@ using namespace strata::gradcheck;
 
 namespace {
 
-#define REQUIRE_GRADCHECK(group, expr) \
-  do {                                 \
-    const Result r_ = (expr);          \
-    INFO(r_.describe());               \
-    record(group, r_);                 \
-    REQUIRE(r_.passed());              \
-  } while (0)
-
 template <class Net>
 Result check(std::size_t batch, std::uint64_t seed, Mode mode = Mode::train) {
   Network<Net, double> net(seed);

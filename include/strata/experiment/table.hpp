@@ -226,7 +226,7 @@ class Table {
         const Json& v = cells_[order_[i]][shown_[k]];
         if (!v.is_null() && !v.is_number()) numeric[k] = false;
         std::string s = markdown_escape(markdown_text(v, col.kind));
-        if (best_ && order_[i] == *best_ && !s.empty()) s = "**" + s + "**";
+        if (best_ && order_[i] == *best_ && !s.empty()) s = std::string("**").append(s).append("**");
         width[k] = std::max(width[k], detail::display_width(s));
         text[i][k] = std::move(s);
       }
@@ -236,14 +236,20 @@ class Table {
       return numeric[k] ? fill + s : s + fill;
     };
     std::string out = "|";
-    for (std::size_t k = 0; k < n; ++k) out += " " + pad(markdown_escape(columns_[shown_[k]].name), k) + " |";
+    // Appends piece by piece: " " + std::string trips GCC 12's -Wrestrict (PR 105651).
+    const auto cell = [&](const std::string& text, std::size_t k) {
+      out += ' ';
+      out += pad(text, k);
+      out += " |";
+    };
+    for (std::size_t k = 0; k < n; ++k) cell(markdown_escape(columns_[shown_[k]].name), k);
     out += "\n|";
     for (std::size_t k = 0; k < n; ++k)
-      out += numeric[k] ? std::string(width[k] + 1, '-') + ":|" : std::string(width[k] + 2, '-') + "|";
+      out += numeric[k] ? std::string(width[k] + 1, '-').append(":|") : std::string(width[k] + 2, '-').append("|");
     out += '\n';
     for (const auto& row : text) {
       out += '|';
-      for (std::size_t k = 0; k < n; ++k) out += " " + pad(row[k], k) + " |";
+      for (std::size_t k = 0; k < n; ++k) cell(row[k], k);
       out += '\n';
     }
     return out;

@@ -18,10 +18,11 @@ struct ReportOptions {
   std::size_t print_rows = 15;          ///< rows printed (the files hold all)
   std::size_t curves = 6;               ///< best trials drawn in the learning curves
   std::vector<std::string> columns{};   ///< printed columns; empty: all
-  std::string group_by = "optimizer";   ///< lines of the metric-vs-lr plot
+  std::string group_by = "optimizer";   ///< lines of the metric-vs-parameter plot
+  std::string x_param = "lr";           ///< the parameter on its x axis
 };
 
-/// Writes <dir>/results.{md,csv,json}, <dir>/curves.png and <dir>/<metric>_vs_lr.png, and
+/// Writes <dir>/results.{md,csv,json}, <dir>/curves.png and <dir>/<metric>_vs_<x_param>.png, and
 /// prints the best rows and the file paths. Returns the best trial.
 inline strata::experiment::TrialRecord report(const std::vector<strata::experiment::TrialRecord>& trials,
                                               const std::filesystem::path& dir, const ReportOptions& o) {
@@ -53,8 +54,8 @@ inline strata::experiment::TrialRecord report(const std::vector<strata::experime
   std::vector<ex::TrialRecord> curves(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(std::min(best.size(), o.curves)));
   const auto c = ex::learning_curves(curves, dir / "curves.png", {.title = o.title + ": best " + std::to_string(curves.size()) + " trials"});
   const std::string metric_key = o.sort_key;
-  const auto m = ex::metric_vs_param(trials, "lr", metric_key, dir / (metric_key + "_vs_lr.png"),
-                                     {.title = o.title + ": " + metric_key + " vs lr", .group_by = o.group_by});
+  const auto m = ex::metric_vs_param(trials, o.x_param, metric_key, dir / (metric_key + "_vs_" + o.x_param + ".png"),
+                                     {.title = o.title + ": " + metric_key + " vs " + o.x_param, .group_by = o.group_by});
   for (const auto* p : {&c, &m})
     std::cout << (p->rendered ? "plot: " : "plot not rendered (" + p->note + "): ") << p->png.string() << "\n";
   std::cout << "tables: " << (dir / "results.md").string() << ", .csv, .json\n";

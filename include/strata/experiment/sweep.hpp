@@ -304,8 +304,11 @@ std::vector<TrialRecord> run(Nets nets, Losses losses, const std::vector<Config>
   std::size_t reused = 0;
   for (const auto& j : jobs)
     if (done.count(j.key)) {
+      // The numbers are the journal's; the columns shown are this sweep's (another sweep
+      // that ran the same trial may have varied, and so shown, other fields).
       out[j.index] = done.at(j.key);
       out[j.index].index = j.index;
+      out[j.index].params = j.params;
       ++reused;
     }
   if (options.log && reused > 0)

@@ -176,5 +176,13 @@ TEST_CASE("A sweep with a journal skips finished trials when run again", "[unit]
                                      data.val, o);
   CHECK(third.size() == 6);
   CHECK(experiment::Journal(dir / "sweep.jsonl").load().size() == 6);
+  // A sweep that varies another field shows it for the trials it takes from the journal too.
+  auto decays = experiment::grid({.optimizer = {"sgd"}, .lr = {1e-2}, .epochs = {3}, .weight_decay = {0.0, 1e-3}});
+  const auto fourth = experiment::run(hana::tuple_t<Small>, hana::tuple_t<loss::BCEWithLogits>, decays, data.train,
+                                      data.val, o);
+  REQUIRE(fourth.size() == 2);
+  CHECK(fourth[0].started_at == third[0].started_at);  // the sgd, lr 1e-2 trial, from the journal
+  CHECK(fourth[0].params.contains("weight_decay"));
+  CHECK(fourth[1].params["weight_decay"] == 1e-3);
   fs::remove_all(dir);
 }

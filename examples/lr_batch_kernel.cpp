@@ -16,21 +16,14 @@
 #include <iostream>
 
 #include "report.hpp"
+#include "small_resnet.hpp"
 
 using namespace strata;
 namespace hana = boost::hana;
 namespace ex = strata::experiment;
 
-/// A basic block with K x K kernels: conv(stride) - BN - ReLU - conv - BN, plus the shortcut.
-template <std::size_t C, std::size_t K, std::size_t Stride>
-using Block = Residual<Conv2D<C, K, Stride, K / 2, no_bias>, BatchNorm, ReLU, Conv2D<C, K, 1, K / 2, no_bias>, BatchNorm>;
-
 template <std::size_t K>
-using ResNetK = Sequential<Input<1, 28, 28>, Conv2D<16, K, 1, K / 2, no_bias>, BatchNorm, ReLU,  //
-                           Block<16, K, 1>, ReLU,                                            // 16 x 28 x 28
-                           Block<32, K, 2>, ReLU,                                            // 32 x 14 x 14
-                           Block<64, K, 2>, ReLU,                                            // 64 x 7 x 7
-                           GlobalAvgPool, Dense<10>>;
+using ResNetK = examples::SmallResNet<K>;
 
 namespace {
 
@@ -71,17 +64,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (quick) train_n = 300, epochs = 1;
   try {
-    const auto fm = data::fashion_mnist(dir);
-    const auto n = static_cast<Eigen::Index>(std::min<std::size_t>(train_n + train_n / 5, fm.train.size()));
-    const Dataset<Shape<1, 28, 28>, Shape<1>> pool(fm.train.x.leftCols(n), fm.train.y.leftCols(n));
-    const auto parts = data::split(pool, data::SplitFractions{5.0 / 6.0, 1.0 / 6.0, 0.0}, /*seed=*/0, true);
-    const auto m = static_cast<Eigen::Index>(quick ? 200 : 2000);
-    const Dataset<Shape<1, 28, 28>, Shape<1>> test_raw(fm.test.x.leftCols(m), fm.test.y.leftCols(m));
-    const auto scaler = data::fit_inputs(parts.train);
-    const auto train = data::transform(parts.train, scaler), val = data::transform(parts.val, scaler),
-               test = data::transform(test_raw, scaler);
-    std::cout << "Fashion-MNIST slice: train " << train.size() << ", val " << val.size() << ", test " << test.size()
-              << "\n";
+    const auto slice = examples::fashion_slice(dir, train_n, quick ? 200 : 2000);
+    const auto &train = slice.train, &val = slice.val, &test = slice.test;
 
     Plan plan;
     plan.base.optimizer = "sgd";

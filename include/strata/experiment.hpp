@@ -6,6 +6,7 @@
 #include "strata.hpp"
 
 #include "experiment/arch.hpp"
+#include "experiment/effects.hpp"
 #include "experiment/journal.hpp"
 #include "experiment/plot.hpp"
 #include "experiment/search.hpp"

@@ -57,17 +57,27 @@ std::string layer_list() {
 
 /// Table columns for a network type. For an MLP: hidden_layers (dense layers before the
 /// last), neurons ("16" or "32/16"), activation (the first activation, lower case). For a
-/// CNN, also conv_layers and kernel. Unknown layers are simply not counted.
+/// CNN, also conv_layers (those inside residual blocks included), channels and kernel, and
+/// residual_blocks where there are any. Unknown layers are simply not counted.
 template <class Net>
 nlohmann::ordered_json describe_architecture() {
   const auto names = detail::layer_names<Net>(std::make_index_sequence<Net::layer_count>{});
   std::vector<long> dense, conv_width, kernels;
+  std::size_t blocks = 0;
   std::string activation = "none";
   for (const auto& n : names) {
     if (detail::starts_with(n, "Dense<")) dense.push_back(detail::number_in(n, 0));
     else if (detail::starts_with(n, "Conv2D<")) {
       conv_width.push_back(detail::number_in(n, 0));
       kernels.push_back(detail::number_in(n, 1));
+    } else if (detail::starts_with(n, "Residual[")) {
+      // The convolutions of the block's body count as conv layers (a projection does not).
+      ++blocks;
+      for (auto pos = n.find("Conv2D<"); pos != std::string::npos; pos = n.find("Conv2D<", pos + 1)) {
+        const std::string conv = n.substr(pos);
+        conv_width.push_back(detail::number_in(conv, 0));
+        kernels.push_back(detail::number_in(conv, 1));
+      }
     } else if (activation == "none" &&
                (n == "ReLU" || n == "Tanh" || n == "Sigmoid" || detail::starts_with(n, "LeakyReLU")))
       activation = detail::lower(n.substr(0, n.find('(')));
@@ -75,6 +85,7 @@ nlohmann::ordered_json describe_architecture() {
   nlohmann::ordered_json j;
   if (!conv_width.empty()) {
     j["conv_layers"] = conv_width.size();
+    if (blocks > 0) j["residual_blocks"] = blocks;
     j["channels"] = detail::same_or_list(conv_width);
     j["kernel"] = detail::same_or_list(kernels);
   }

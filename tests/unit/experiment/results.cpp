@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include "support/temp_dir.hpp"
+#include <strata/experiment/effects.hpp>
 #include <strata/experiment/journal.hpp>
 #include <strata/experiment/plot.hpp>
 #include <strata/experiment/table.hpp>
@@ -527,6 +528,52 @@ TEST_CASE("Table: the best row is the best completed trial", "[unit][experiment]
   none.mark_best("val_accuracy", true);
   CHECK_THROWS_WITH(none.best(), Catch::Contains("val_accuracy"));
   CHECK(none.to_markdown().find("**") == std::string::npos);
+}
+
+TEST_CASE("effects: each value's mean, best and worst over the trials that finished", "[unit][experiment][table]") {
+  std::vector<TrialRecord> trials;
+  for (std::size_t i = 0; i < 6; ++i) trials.push_back(simple_trial(i, i % 2 ? "adam" : "sgd", i < 3 ? 0.1 : 0.01));
+  // val_accuracy is 0.5 + 0.01 i; trial 5 (adam, 0.01) diverges and counts only as a trial.
+  trials[5].status = TrialStatus::diverged;
+  const auto fx = effects(trials, {"optimizer", "lr"}, "val_accuracy");
+  REQUIRE(fx.size() == 4);
+  CHECK(fx[0].factor == "optimizer");
+  CHECK(fx[0].level == "sgd");  // order of first appearance
+  CHECK(fx[0].trials == 3);
+  CHECK(fx[0].finished == 3);
+  CHECK(fx[0].mean == Approx((0.50 + 0.52 + 0.54) / 3));
+  CHECK(fx[0].best == Approx(0.54));
+  CHECK(fx[0].worst == Approx(0.50));
+  CHECK(fx[1].level == "adam");
+  CHECK(fx[1].trials == 3);
+  CHECK(fx[1].finished == 2);
+  CHECK(fx[1].mean == Approx((0.51 + 0.53) / 2));
+  CHECK(fx[2].factor == "lr");
+  CHECK(fx[2].level == "0.1");
+  CHECK(fx[2].mean == Approx(0.51));
+  CHECK(fx[3].level == "0.01");
+  CHECK(fx[3].finished == 2);
+  CHECK(fx[3].mean == Approx(0.535));
+
+  // Lower is better: best and worst swap.
+  const auto low = effects(trials, {"optimizer"}, "val_accuracy", /*higher_is_better=*/false);
+  CHECK(low[0].best == Approx(0.50));
+  CHECK(low[0].worst == Approx(0.54));
+
+  const auto md = effects_markdown(fx, "val_accuracy");
+  const auto lines = lines_of(md);
+  REQUIRE(lines.size() == 6);
+  CHECK(lines[0] == "| factor    | value | trials | finished | mean val_accuracy |   best |  worst |");
+  CHECK(lines[1] == "| --------- | ----- | -----: | -------: | ----------------: | -----: | -----: |");
+  CHECK(lines[3] == "| optimizer | adam  |      3 |        2 |            0.5200 | 0.5300 | 0.5100 |");
+
+  // A value with no finished trial has empty figures; an unknown column is an error.
+  trials[1].status = trials[3].status = TrialStatus::failed;
+  const auto none = effects(trials, {"optimizer"}, "val_accuracy");
+  CHECK(none[1].finished == 0);
+  CHECK(std::isnan(none[1].mean));
+  CHECK(lines_of(effects_markdown(none, "val_accuracy"))[3] == "| optimizer | adam  |      3 |        0 |                   |        |        |");
+  CHECK_THROWS_AS(effects(trials, {"momentum"}, "val_accuracy"), option_error);
 }
 
 TEST_CASE("Table: files are written atomically, leaving no temporary files", "[unit][experiment][table]") {

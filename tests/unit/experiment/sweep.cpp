@@ -115,6 +115,24 @@ TEST_CASE("An architecture x loss sweep instantiates one Model per (network, los
   CHECK(trials.back().params["loss"] == "bce_with_logits");
 }
 
+TEST_CASE("Architecture columns are read from the network type", "[unit][experiment][sweep]") {
+  const auto mlp = experiment::describe_architecture<Sequential<Input<4>, Dense<32>, ReLU, Dense<16>, ReLU, Dense<3>>>();
+  CHECK(mlp.dump() == R"({"hidden_layers":2,"neurons":"32/16","activation":"relu"})");
+  CHECK(experiment::layer_list<Sequential<Input<4>, Dense<8>, Tanh, Dense<1>>>() == "Dense<8> Tanh Dense<1>");
+
+  using Cnn = Sequential<Input<1, 8, 8>, Conv2D<4, 3, 1, same_padding>, LeakyReLU, MaxPool<2>, Conv2D<8, 3, 1, same_padding>,
+                         LeakyReLU, Flatten, Dense<10>>;
+  CHECK(experiment::describe_architecture<Cnn>().dump() ==
+        R"({"conv_layers":2,"channels":"4/8","kernel":3,"hidden_layers":0,"neurons":0,"activation":"leakyrelu"})");
+
+  // Convolutions inside residual bodies count; the 1x1 projection does not.
+  using Res = Sequential<Input<1, 8, 8>, Conv2D<4, 3, 1, 1, no_bias>, BatchNorm, ReLU,
+                         Residual<Conv2D<8, 5, 2, 2, no_bias>, BatchNorm, ReLU, Conv2D<8, 5, 1, 2, no_bias>, BatchNorm>,
+                         ReLU, GlobalAvgPool, Dense<10>>;
+  CHECK(experiment::describe_architecture<Res>().dump() ==
+        R"({"conv_layers":3,"residual_blocks":1,"channels":"4/8/8","kernel":"3/5/5","hidden_layers":0,"neurons":0,"activation":"relu"})");
+}
+
 TEST_CASE("Runtime optimizer and schedule give the numbers of the static ones", "[unit][experiment][sweep]") {
   const auto data = binary_spirals();
   Model<Small, loss::BCEWithLogits, optim::Adam, schedule::CosineAnnealing> fixed(

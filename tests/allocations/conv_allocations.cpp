@@ -7,36 +7,10 @@
 #include <catch2/catch.hpp>
 #include <strata/strata.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "support/counting_new.hpp"
 
 using namespace strata;
-
-template <class M, std::size_t In, std::size_t Tgt>
-long allocations_in_steps(M& model, long batch, int steps) {
-  Columns<float, In> x = Columns<float, In>::Random(In, batch);
-  Columns<float, Tgt> y = Columns<float, Tgt>::Zero(Tgt, batch);
-  model.train_step(x, y);  // first step of this batch size may allocate
-  allocations = 0;
-  counting = true;
-  for (int i = 0; i < steps; ++i) model.train_step(x, y);
-  counting = false;
-  return allocations.load();
-}
+using strata::testing::allocations_in_steps;
 
 TEST_CASE("A CNN training step allocates nothing after the first of its batch size",
           "[unit][layers][conv][allocations]") {
@@ -45,7 +19,7 @@ TEST_CASE("A CNN training step allocates nothing after the first of its batch si
   using Cnn = Sequential<Input<1, 28, 28>, Conv2D<32, 3>, ReLU, MaxPool<2>, Conv2D<64, 3>, ReLU, MaxPool<2>,
                          Conv2D<128, 3, 1, same_padding>, ReLU, AvgPool<2, 1>, Conv2D<16, 1>, GlobalAvgPool, Dense<10>>;
   Model<Cnn, loss::CrossEntropy, optim::Adam> cnn;
-  CHECK(allocations_in_steps<decltype(cnn), 784, 1>(cnn, 50, 3) == 0);
+  CHECK(allocations_in_steps(cnn, 50, 3) == 0);
   // A smaller batch reuses the workspace of the larger one.
-  CHECK(allocations_in_steps<decltype(cnn), 784, 1>(cnn, 7, 3) == 0);
+  CHECK(allocations_in_steps(cnn, 7, 3) == 0);
 }

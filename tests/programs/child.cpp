@@ -1,8 +1,8 @@
 // A program the process tests run (and kill) as a child:
 //   child train <checkpoint> <epochs> <params-out>   fit with checkpoints (resuming when the
 //                                                    file exists), then write the raw parameters
-//   child sweep <journal> <trials-out>               a 12-trial sweep with a journal, one worker,
-//                                                    then the trials as JSON
+//   child sweep <journal> <trials-out> [workers]     a 12-trial sweep with a journal, one worker
+//                                                    (or `workers`), then the trials as JSON
 #include <strata/experiment.hpp>
 #include <strata/train/checkpoint.hpp>
 
@@ -38,14 +38,14 @@ int train(const std::string& ckpt, std::size_t epochs, const std::string& out) {
   return f ? 0 : 1;
 }
 
-int sweep(const std::string& journal, const std::string& out) {
+int sweep(const std::string& journal, const std::string& out, std::size_t workers) {
   const auto d = data::spirals(200, 2, 0.05, 1);
   const auto parts = data::split(d, data::SplitCounts{300, 100, 0}, 0, true);
   using A = models::Mlp<2, 2, 32, ReLU, 1>;
   const auto trials = experiment::run(
       hana::tuple_t<A>, hana::tuple_t<loss::BCEWithLogits>,
       experiment::grid({.optimizer = {"sgd", "adam"}, .lr = {1e-3, 1e-2, 1e-1}, .batch_size = {8, 16}, .epochs = {150}}),
-      parts.train, parts.val, {.journal = journal, .workers = 1, .log = &std::cout});
+      parts.train, parts.val, {.journal = journal, .workers = workers, .log = &std::cout});
   nlohmann::json j = trials;
   std::ofstream f(out);
   f << j.dump() << "\n";
@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
   try {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "train" && argc == 5) return train(argv[2], std::stoul(argv[3]), argv[4]);
-    if (mode == "sweep" && argc == 4) return sweep(argv[2], argv[3]);
-    std::cerr << "usage: child train <checkpoint> <epochs> <params-out> | child sweep <journal> <trials-out>\n";
+    if (mode == "sweep" && (argc == 4 || argc == 5)) return sweep(argv[2], argv[3], argc == 5 ? std::stoul(argv[4]) : 1);
+    std::cerr << "usage: child train <checkpoint> <epochs> <params-out> | child sweep <journal> <trials-out> "
+                 "[workers]\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

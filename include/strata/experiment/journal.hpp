@@ -42,6 +42,97 @@
 
 namespace strata::experiment {
 
+/// What a journal's text holds: its records (the first of each key, in file order), the
+/// warnings about what was skipped, and whether it ends in an incomplete line.
+struct JournalContents {
+  std::vector<TrialRecord> records;
+  std::vector<std::string> warnings;
+  bool incomplete_tail = false;  ///< the text ends in a line without its newline (ignored)
+};
+
+namespace detail {
+
+inline std::string journal_where(const std::filesystem::path& file, std::size_t line_no) {
+  return "strata: results journal " + quoted_path(file) + ", line " + std::to_string(line_no);
+}
+
+/// The deepest nesting of arrays and objects accepted in a journal line. Records nest a few
+/// levels (params and results are usually flat); reading one recurses once per level
+/// (copies, decode_non_finite, canonical_key), so 100,000 '[' would overflow the stack.
+inline constexpr int max_journal_depth = 256;
+
+inline TrialRecord parse_journal_line(const std::filesystem::path& file, std::string_view line, std::size_t line_no) {
+  using Event = nlohmann::ordered_json::parse_event_t;
+  const auto limit_depth = [&](int depth, Event event, nlohmann::ordered_json&) {
+    if ((event == Event::object_start || event == Event::array_start) && depth >= max_journal_depth)
+      throw data_error(journal_where(file, line_no) + ": arrays and objects nested more than " +
+                       std::to_string(max_journal_depth) + " levels deep, expected a trial record (a few levels); "
+                       "the journal was edited or written by something else: fix or delete that line");
+    return true;
+  };
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(line, limit_depth);
+  } catch (const nlohmann::ordered_json::exception& e) {  // parse_error, or out_of_range for 1e400
+    throw data_error(journal_where(file, line_no) + ": not valid JSON (" + e.what() +
+                     "); the journal was edited or written by something else: fix or delete that line");
+  }
+  try {
+    return j.template get<TrialRecord>();
+  } catch (const data_error& e) {
+    std::string what = e.what();
+    if (what.rfind("strata: ", 0) == 0) what.erase(0, 8);
+    throw data_error(journal_where(file, line_no) + ": " + what);
+  } catch (const nlohmann::ordered_json::exception& e) {
+    throw data_error(journal_where(file, line_no) + ": not a trial record (" + e.what() + ")");
+  }
+}
+
+}  // namespace detail
+
+/// Parses the text of a results journal (JSON Lines, see Journal) already in memory, as
+/// Journal::load reads its file: `file` only names the journal in messages and warnings.
+/// Throws strata::data_error naming the file and the 1-based line for a line that is not a
+/// valid record; an incomplete final line and later duplicates of a key are skipped with a
+/// warning.
+///
+/// **Example**:
+/// ```
+/// const auto contents = experiment::parse_journal(text, "received.jsonl");
+/// const auto table = experiment::Table(contents.records);
+/// ```
+inline JournalContents parse_journal(std::string_view text, const std::filesystem::path& file) {
+  JournalContents out;
+  std::map<std::string, std::size_t> first_line;  // key -> line where it was first seen
+  std::size_t line_no = 0;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    ++line_no;
+    const std::size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) {
+      out.warnings.push_back(detail::journal_where(file, line_no) + ": an incomplete final line (" +
+                             std::to_string(text.size() - begin) +
+                             " bytes without a newline, left by an interrupted write) was ignored; the next append "
+                             "removes it");
+      out.incomplete_tail = true;
+      break;
+    }
+    const std::string_view line = text.substr(begin, end - begin);
+    begin = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    TrialRecord record = detail::parse_journal_line(file, line, line_no);
+    const auto [it, inserted] = first_line.emplace(record.key, line_no);
+    if (!inserted) {
+      out.warnings.push_back(detail::journal_where(file, line_no) + ": a second record for configuration " +
+                             record.key + " was ignored (the first, line " + std::to_string(it->second) +
+                             ", is kept)");
+      continue;
+    }
+    out.records.push_back(std::move(record));
+  }
+  return out;
+}
+
 class Journal {
  public:
   /// Opens (without creating) the journal at `file` and reads the keys of its finished
@@ -65,35 +156,12 @@ class Journal {
       keys_.clear();
       return {};
     }
-    std::vector<TrialRecord> records;
-    std::map<std::string, std::size_t> first_line;  // key -> line where it was first seen
-    std::size_t line_no = 0;
-    std::size_t begin = 0;
-    while (begin < text.size()) {
-      ++line_no;
-      const std::size_t end = text.find('\n', begin);
-      if (end == std::string::npos) {
-        warnings_.push_back(where(line_no) + ": an incomplete final line (" + std::to_string(text.size() - begin) +
-                            " bytes without a newline, left by an interrupted write) was ignored; the next append "
-                            "removes it");
-        tail_checked_ = false;
-        break;
-      }
-      const std::string_view line(text.data() + begin, end - begin);
-      begin = end + 1;
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      TrialRecord record = parse_line(line, line_no);
-      const auto [it, inserted] = first_line.emplace(record.key, line_no);
-      if (!inserted) {
-        warnings_.push_back(where(line_no) + ": a second record for configuration " + record.key +
-                            " was ignored (the first, line " + std::to_string(it->second) + ", is kept)");
-        continue;
-      }
-      records.push_back(std::move(record));
-    }
+    JournalContents contents = parse_journal(text, path_);
+    warnings_ = std::move(contents.warnings);
+    if (contents.incomplete_tail) tail_checked_ = false;
     keys_.clear();
-    for (const auto& r : records) keys_.insert(r.key);
-    return records;
+    for (const auto& r : contents.records) keys_.insert(r.key);
+    return std::move(contents.records);
   }
 
   /// Whether a trial with this configuration key was loaded or appended.
@@ -170,10 +238,6 @@ class Journal {
   }
 
  private:
-  std::string where(std::size_t line_no) const {
-    return "strata: results journal " + detail::quoted_path(path_) + ", line " + std::to_string(line_no);
-  }
-
   /// Reads the whole file into `text`; false when it does not exist.
   bool read_file(std::string& text) const {
     detail::Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
@@ -192,25 +256,6 @@ class Journal {
       text.append(buf, static_cast<std::size_t>(n));
     }
     return true;
-  }
-
-  TrialRecord parse_line(std::string_view line, std::size_t line_no) const {
-    nlohmann::ordered_json j;
-    try {
-      j = nlohmann::ordered_json::parse(line);
-    } catch (const nlohmann::ordered_json::parse_error& e) {
-      throw data_error(where(line_no) + ": not valid JSON (" + e.what() +
-                       "); the journal was edited or written by something else: fix or delete that line");
-    }
-    try {
-      return j.template get<TrialRecord>();
-    } catch (const data_error& e) {
-      std::string what = e.what();
-      if (what.rfind("strata: ", 0) == 0) what.erase(0, 8);
-      throw data_error(where(line_no) + ": " + what);
-    } catch (const nlohmann::ordered_json::exception& e) {
-      throw data_error(where(line_no) + ": not a trial record (" + e.what() + ")");
-    }
   }
 
   /// Truncates the file after its last newline when it ends in an incomplete line.

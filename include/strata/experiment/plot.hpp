@@ -356,6 +356,23 @@ inline std::vector<std::pair<const TrialRecord*, std::string>> pick_trials(const
   return out;
 }
 
+/// gnuplot data: `header`, then one block per drawn trial ("# index k: trial #i label"), a
+/// line per epoch from `row(epoch)`; a trial without epochs gets `empty_row`, so that
+/// gnuplot still counts its block and the indices stay those of the legend.
+template <class Row>
+std::string trial_blocks(const std::vector<std::pair<const TrialRecord*, std::string>>& drawn, std::string header,
+                         const char* empty_row, Row row) {
+  std::string data = std::move(header);
+  for (std::size_t k = 0; k < drawn.size(); ++k) {
+    const auto& [t, label] = drawn[k];
+    if (k) data += "\n\n";
+    data += "# index " + std::to_string(k) + ": trial #" + std::to_string(t->index) + " " + label + "\n";
+    for (const auto& e : t->history) data += row(e) + '\n';
+    if (t->history.empty()) data += std::string(empty_row) + '\n';
+  }
+  return data;
+}
+
 /// Right margin (screen fraction) that leaves room for a legend of these labels.
 /// Pixels the legend takes: sample line, gaps and the longest text at 11 pt.
 inline double legend_pixels(const std::vector<std::string>& labels) {
@@ -387,22 +404,17 @@ inline PlotResult learning_curves(const std::vector<TrialRecord>& trials, const 
   std::string metric_name;
   bool any_metric = false;
   std::vector<double> losses;
-  std::string data = "# epoch train_loss val_loss train_metric val_metric lr\n";
-  for (std::size_t k = 0; k < drawn.size(); ++k) {
-    const auto& [t, label] = drawn[k];
-    if (metric_name.empty()) metric_name = t->metric_name;
-    if (k) data += "\n\n";
-    data += "# index " + std::to_string(k) + ": trial #" + std::to_string(t->index) + " " + label + "\n";
-    for (const auto& e : t->history) {
-      data += std::to_string(e.epoch) + ' ' + gp_number(e.train_loss) + ' ' + gp_number(e.val_loss) + ' ' +
-              gp_number(e.train_metric) + ' ' + gp_number(e.val_metric) + ' ' + gp_number(e.lr) + '\n';
-      losses.push_back(e.train_loss);
-      if (e.val_loss) losses.push_back(*e.val_loss);
-      any_metric = any_metric || (e.train_metric && std::isfinite(*e.train_metric)) ||
-                   (e.val_metric && std::isfinite(*e.val_metric));
-    }
-    if (t->history.empty()) data += "1 ? ? ? ? ?\n";  // no epochs; gnuplot counts a block only with a data line
-  }
+  for (const auto& d : drawn)
+    if (metric_name.empty()) metric_name = d.first->metric_name;
+  const std::string data = detail::trial_blocks(
+      drawn, "# epoch train_loss val_loss train_metric val_metric lr\n", "1 ? ? ? ? ?", [&](const EpochRecord& e) {
+        losses.push_back(e.train_loss);
+        if (e.val_loss) losses.push_back(*e.val_loss);
+        any_metric = any_metric || (e.train_metric && std::isfinite(*e.train_metric)) ||
+                     (e.val_metric && std::isfinite(*e.val_metric));
+        return std::to_string(e.epoch) + ' ' + gp_number(e.train_loss) + ' ' + gp_number(e.val_loss) + ' ' +
+               gp_number(e.train_metric) + ' ' + gp_number(e.val_metric) + ' ' + gp_number(e.lr);
+      });
   if (metric_name.empty()) metric_name = "metric";
 
   std::vector<Quantity> panels;
@@ -613,18 +625,11 @@ inline PlotResult lr_per_epoch(const std::vector<TrialRecord>& trials, const std
   PlotResult files = detail::plot_files(png);
   std::string note;
   const auto drawn = detail::pick_trials(trials, options.max_lines, options.label, options.label_keys, note);
-  std::string data = "# epoch lr\n";
   std::vector<double> lrs;
-  for (std::size_t k = 0; k < drawn.size(); ++k) {
-    if (k) data += "\n\n";
-    data += "# index " + std::to_string(k) + ": trial #" + std::to_string(drawn[k].first->index) + " " +
-            drawn[k].second + "\n";
-    for (const auto& e : drawn[k].first->history) {
-      data += std::to_string(e.epoch) + ' ' + gp_number(e.lr) + '\n';
-      lrs.push_back(e.lr);
-    }
-    if (drawn[k].first->history.empty()) data += "1 ?\n";  // keeps the block counted
-  }
+  const std::string data = detail::trial_blocks(drawn, "# epoch lr\n", "1 ?", [&](const EpochRecord& e) {
+    lrs.push_back(e.lr);
+    return std::to_string(e.epoch) + ' ' + gp_number(e.lr);
+  });
   std::string gp = detail::gp_preamble(files, options.width, options.height);
   if (!options.title.empty()) gp += "set title " + gp_quote(options.title) + " font ',13'\n";
   gp += "set xlabel 'epoch'\nset ylabel 'learning rate'\nset xtics nomirror\nset ytics nomirror\n";

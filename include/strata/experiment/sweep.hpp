@@ -167,6 +167,7 @@ void run_trial(TrialRecord& rec, const Config& c, const D& train, const D& val, 
   if (r.diverged()) {
     rec.status = TrialStatus::diverged;
     rec.diverged_step = r.diverged_step;
+    rec.diverged_reason = r.diverged_reason;
   } else {
     rec.status = r.stopped_early() ? TrialStatus::stopped_early : TrialStatus::completed;
     const std::string& m = r.metric_name;
@@ -204,9 +205,12 @@ inline std::string summary_line(const TrialRecord& r, std::size_t total) {
     first = false;
   }
   o << " -> ";
-  if (r.status == TrialStatus::diverged) o << "diverged at step " << r.diverged_step;
-  else if (r.status == TrialStatus::failed) o << "failed: " << r.message;
-  else {
+  if (r.status == TrialStatus::diverged) {
+    o << "diverged at step " << r.diverged_step;
+    if (!r.diverged_reason.empty()) o << " (" << r.diverged_reason << " not finite)";
+  } else if (r.status == TrialStatus::failed) {
+    o << "failed: " << r.message;
+  } else {
     bool f = true;
     for (const auto& [k, v] : r.results.items())
       if (k.rfind("val_", 0) == 0 || k.rfind("test_", 0) == 0) {

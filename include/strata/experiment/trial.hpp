@@ -5,7 +5,7 @@
 // JSON form (one object, fields in this order; see to_json below):
 //   {"key": "{\"batch_size\":32,\"lr\":0.01}", "index": 3, "params": {"lr": 0.01, "batch_size": 32},
 //    "parameter_count": 354, "status": "completed", "message": "", "diverged_step": 0,
-//    "metric_name": "accuracy",
+//    "diverged_reason": "", "metric_name": "accuracy",
 //    "history": [{"epoch": 1, "train_loss": 0.69, "train_metric": 0.52, "val_loss": null,
 //                 "val_metric": null, "lr": 0.01, "seconds": 0.12, "train_seconds": 0.1}, ...],
 //    "results": {"val_loss": 0.31, "test_accuracy": 0.91}, "best_epoch": 0, "seconds": 2.4,
@@ -86,7 +86,8 @@ struct TrialRecord {
   std::size_t parameter_count = 0;
   TrialStatus status = TrialStatus::completed;
   std::string message;             ///< why the trial diverged or failed
-  std::size_t diverged_step = 0;   ///< global step (1-based) whose loss was not finite
+  std::size_t diverged_step = 0;   ///< global step (1-based) whose loss, gradients or parameters were not finite
+  std::string diverged_reason;     ///< what was not finite: "loss", "gradient", "parameter", "val_loss" (FitResult)
   std::string metric_name;         ///< the metric in history ("accuracy", "rmse", ...)
   History history;                 ///< one record per finished epoch
   nlohmann::ordered_json results;  ///< final figures, e.g. {"train_loss": .., "val_loss": .., "test_accuracy": ..}
@@ -270,6 +271,7 @@ void to_json(Json& j, const TrialRecord& t) {
   j["status"] = to_string(t.status);
   j["message"] = t.message;
   j["diverged_step"] = t.diverged_step;
+  j["diverged_reason"] = t.diverged_reason;
   j["metric_name"] = t.metric_name;
   Json history = Json::array();
   for (const auto& r : t.history) history.push_back(detail::epoch_to_json<Json>(r));
@@ -314,6 +316,8 @@ void from_json(const Json& j, TrialRecord& t) {
   if (const auto& v = member(j, "message"); !v.is_null()) t.message = detail::string_from_json(v, "message");
   if (const auto& v = member(j, "diverged_step"); !v.is_null())
     t.diverged_step = static_cast<std::size_t>(detail::unsigned_from_json(v, "diverged_step"));
+  if (const auto& v = member(j, "diverged_reason"); !v.is_null())
+    t.diverged_reason = detail::string_from_json(v, "diverged_reason");
   if (const auto& v = member(j, "metric_name"); !v.is_null()) t.metric_name = detail::string_from_json(v, "metric_name");
   if (const auto& v = member(j, "history"); !v.is_null()) {
     if (!v.is_array()) detail::throw_field("history", "expected an array, found " + detail::type_of(v));

@@ -97,9 +97,14 @@ inline void write_file_atomically(const std::filesystem::path& file, std::span<c
     tmp = dir / ("." + file.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(attempt));
     out.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out.fd < 0 && errno != EEXIST)
-      throw_os(file, "cannot create the temporary file " + detail::quoted_path(tmp) + " next to it", errno);
+      throw_os(file,
+               "cannot create the temporary file " + detail::quoted_path(tmp) +
+                   " next to it (nothing was written; any previous file is unchanged)",
+               errno);
   }
-  if (out.fd < 0) throw_os(file, "cannot create a temporary file next to it", EEXIST);
+  if (out.fd < 0)
+    throw_os(file, "cannot create a temporary file next to it (nothing was written; any previous file is unchanged)",
+             EEXIST);
   struct RemoveUnlessCommitted {
     const std::filesystem::path& path;
     bool committed = false;

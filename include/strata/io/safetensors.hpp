@@ -10,8 +10,10 @@
 //                       [begin, end) relative to the start of the section. The tensors tile
 //                       the section exactly: no holes, no overlaps.
 //
-// strata adds the metadata key "strata.crc32", the CRC-32 (zlib) of the data section as 8
-// hex digits, and checks it on reading when present (files from other writers lack it).
+// strata adds two metadata keys, each 8 hex digits of a CRC-32 (zlib), and checks them on
+// reading when present (files from other writers lack them): "strata.crc32" of the data
+// section, and "strata.header_crc32" of the first 8 + N bytes as written, with that key's
+// own value read as "00000000". Together they cover every byte of the file.
 //
 // Writes are atomic: the file is written under a temporary name in the target's directory,
 // synced, renamed over the target and the directory synced, so a crash or a full disk
@@ -189,8 +191,21 @@ struct SafetensorsFile {
 
 /// The metadata key strata writes the data section's CRC-32 under.
 inline constexpr const char* crc32_key = "strata.crc32";
+/// The metadata key strata writes the CRC-32 of the length prefix and header under (with
+/// this value itself read as "00000000").
+inline constexpr const char* header_crc32_key = "strata.header_crc32";
+/// Whether a checksum mismatch refuses a file: always, except in a fuzzing build
+/// (FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, set by fuzz/CMakeLists.txt), where mutated
+/// inputs must get past the checksums to reach the checks behind them.
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+inline constexpr bool checksums_enforced = false;
+#else
+inline constexpr bool checksums_enforced = true;
+#endif
 /// The largest header accepted (the reference implementation's limit).
 inline constexpr std::uint64_t max_header_size = 100'000'000;
+/// The deepest nesting of arrays and objects accepted in a header (the format needs 3).
+inline constexpr int max_header_depth = 64;
 
 namespace detail {
 
@@ -209,6 +224,29 @@ inline std::string hex32(std::uint32_t v) {
   char buf[9];
   std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(v));
   return buf;
+}
+
+/// Where the value of "strata.header_crc32" starts in a header's text: the key can only
+/// appear as a key there (inside a JSON string its quotes would be escaped); npos when it
+/// is missing or appears more than once.
+inline std::size_t header_crc_position(std::string_view header) {
+  const std::string pattern = std::string("\"") + header_crc32_key + "\":\"";
+  const std::size_t at = header.find(pattern);
+  if (at == std::string_view::npos || header.find(pattern, at + 1) != std::string_view::npos) return std::string_view::npos;
+  const std::size_t value = at + pattern.size();
+  return value + 8 <= header.size() ? value : std::string_view::npos;
+}
+
+/// CRC-32 of the 8-byte length prefix and the header text with the 8 digits at `value`
+/// read as "00000000".
+inline std::uint32_t header_crc(std::span<const std::byte> prefix_and_header, std::size_t value) {
+  static constexpr char zeros[8] = {'0', '0', '0', '0', '0', '0', '0', '0'};
+  std::uint32_t crc = static_cast<std::uint32_t>(crc32_z(0, nullptr, 0));
+  crc = static_cast<std::uint32_t>(crc32_z(crc, reinterpret_cast<const Bytef*>(prefix_and_header.data()), 8 + value));
+  crc = static_cast<std::uint32_t>(crc32_z(crc, reinterpret_cast<const Bytef*>(zeros), 8));
+  const std::size_t rest = 8 + value + 8;
+  return static_cast<std::uint32_t>(crc32_z(crc, reinterpret_cast<const Bytef*>(prefix_and_header.data()) + rest,
+                                            prefix_and_header.size() - rest));
 }
 
 /// CRC-32 of a run of byte spans, as zlib computes it (crc32_z takes size_t lengths). Empty
@@ -299,6 +337,7 @@ inline void write_safetensors(const std::filesystem::path& file, std::span<const
     offset += t.bytes.size();
   }
   meta[crc32_key] = detail::hex32(crc);
+  meta[header_crc32_key] = "00000000";  // filled in below, once the header's bytes are known
   header["__metadata__"] = std::move(meta);
 
   std::string text;
@@ -315,6 +354,13 @@ inline void write_safetensors(const std::filesystem::path& file, std::span<const
                        std::to_string(max_header_size));
   std::array<unsigned char, 8> length{};
   for (std::size_t k = 0; k < 8; ++k) length[k] = static_cast<unsigned char>(std::uint64_t{text.size()} >> (8 * k));
+  {
+    std::string prefixed(reinterpret_cast<const char*>(length.data()), length.size());
+    prefixed += text;
+    const std::size_t value = detail::header_crc_position(text);
+    const auto hc = detail::header_crc(std::as_bytes(std::span(prefixed.data(), prefixed.size())), value);
+    text.replace(value, 8, detail::hex32(hc));
+  }
 
   std::vector<std::span<const std::byte>> pieces;
   pieces.reserve(tensors.size() + 2);
@@ -324,17 +370,18 @@ inline void write_safetensors(const std::filesystem::path& file, std::span<const
   write_file_atomically(file, pieces);
 }
 
-/// Reads a safetensors file whole and checks it: the header length, the JSON, every
-/// field's type, the dtypes, that the shapes match the byte ranges, that the ranges tile
-/// the data section exactly and, when the file has "strata.crc32", the checksum.
-/// Throws strata::data_error naming the file, the byte offset, what was expected and what
-/// was found (strata::io_error when the OS cannot read it); returns nothing partial.
-/// Cost: the file is read whole and each tensor copied out of it, so the peak memory is
-/// about twice the file's size.
-inline SafetensorsFile read_safetensors(const std::filesystem::path& file) {
+/// Parses the bytes of a safetensors file already in memory, with every check of
+/// read_safetensors: `file` only names the data in messages. Throws strata::data_error as
+/// read_safetensors does; `bytes` is not kept (each tensor is copied out of it).
+///
+/// **Example**:
+/// ```
+/// const std::vector<std::byte> bytes = receive();
+/// const auto st = io::parse_safetensors(bytes, "received.safetensors");
+/// ```
+inline SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::filesystem::path& file) {
   using detail::quote_name;
   using detail::throw_format;
-  const std::vector<std::byte> bytes = detail::read_whole_file(file);
   const std::size_t size = bytes.size();
   if (size < 8)
     throw_format(file, "the file is " + std::to_string(size) +
@@ -359,8 +406,15 @@ inline SafetensorsFile read_safetensors(const std::filesystem::path& file) {
   // Parse, rejecting repeated keys (nlohmann::json would keep the last one silently).
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
-  const nlohmann::json::parser_callback_t cb = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+  const nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t event,
+                                                   nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
+    // Deeper nesting is no safetensors header, and nlohmann's dump (used in the messages
+    // below) recurses once per level: 100,000 '[' would overflow the stack.
+    if ((event == E::object_start || event == E::array_start) && depth >= max_header_depth)
+      throw_format(file, "the header (bytes 8 to " + std::to_string(data_start) + ") nests arrays and objects more "
+                         "than " + std::to_string(max_header_depth) + " levels deep, expected at most 3 "
+                         "({\"<name>\": {\"shape\": [...]}}): not a safetensors header, or corrupt");
     if (event == E::object_start) keys.emplace_back();
     else if (event == E::object_end && !keys.empty()) keys.pop_back();
     else if (event == E::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
@@ -374,6 +428,8 @@ inline SafetensorsFile read_safetensors(const std::filesystem::path& file) {
   } catch (const nlohmann::json::parse_error& e) {
     throw_format(file, "invalid JSON in the header (bytes 8 to " + std::to_string(data_start) + ") near byte " +
                            std::to_string(8 + (e.byte > 0 ? e.byte - 1 : 0)) + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {  // out_of_range: a number too large for a double (1e400)
+    throw_format(file, "invalid JSON in the header (bytes 8 to " + std::to_string(data_start) + "): " + e.what());
   }
   if (!duplicate.empty())
     throw_format(file, "the key " + quote_name(duplicate) + " appears twice in one object of the header (bytes 8 to " +
@@ -480,21 +536,52 @@ inline SafetensorsFile read_safetensors(const std::filesystem::path& file) {
                            ": bytes from " + std::to_string(data_start + covered) +
                            " belong to no tensor (trailing garbage, or a header from another file)");
 
-  if (const auto c = result.metadata.find(crc32_key); c != result.metadata.end()) {
-    const std::string& want = c->second;
+  // Checksums as strata writes them, lower case: one text per value, so that no change to
+  // the header's bytes reads as the same checksum.
+  const auto hex_value = [&](const std::string& key, const std::string& want) {
     const bool hex = want.size() == 8 && std::all_of(want.begin(), want.end(), [](char ch) {
-                       return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+                       return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
                      });
-    if (!hex)
-      throw_format(file, std::string("metadata \"") + crc32_key + "\" must be 8 hex digits, found \"" + want + "\"");
+    if (!hex) throw_format(file, "metadata \"" + key + "\" must be 8 lower-case hex digits, found \"" + want + "\"");
+    return static_cast<std::uint32_t>(std::strtoul(want.c_str(), nullptr, 16));
+  };
+  const auto data_crc = result.metadata.find(crc32_key);
+  if (data_crc != result.metadata.end()) (void)hex_value(crc32_key, data_crc->second);
+  if (const auto c = result.metadata.find(header_crc32_key); c != result.metadata.end()) {
+    const std::uint32_t want = hex_value(header_crc32_key, c->second);
+    const std::string_view header(text, static_cast<std::size_t>(n));
+    const std::size_t value = detail::header_crc_position(header);
+    if (value == std::string_view::npos || header.substr(value, 8) != c->second)
+      throw_format(file, std::string("the header's \"") + header_crc32_key +
+                             "\" is not written as strata writes it (once, as a key of the metadata): the file is "
+                             "corrupt");
+    const auto got = detail::header_crc(bytes.subspan(0, data_start), value);
+    if (got != want && checksums_enforced)
+      throw_format(file, "checksum mismatch: the header is corrupt (the CRC-32 of bytes [0, " +
+                             std::to_string(data_start) + ") is " + detail::hex32(got) + ", the header's \"" +
+                             header_crc32_key + "\" says " + c->second + ")");
+  }
+  if (const auto c = data_crc; c != result.metadata.end()) {
+    const std::string& want = c->second;
     const auto got = detail::crc32_update(static_cast<std::uint32_t>(crc32_z(0, nullptr, 0)),
-                                          std::span<const std::byte>(bytes).subspan(data_start));
-    if (std::strtoul(want.c_str(), nullptr, 16) != got)
+                                          bytes.subspan(data_start));
+    if (std::strtoul(want.c_str(), nullptr, 16) != got && checksums_enforced)
       throw_format(file, "checksum mismatch: the file is corrupt (the CRC-32 of the " + std::to_string(data_size) +
                              " data bytes from byte " + std::to_string(data_start) + " is " + detail::hex32(got) +
                              ", the header's \"" + crc32_key + "\" says " + want + ")");
   }
   return result;
+}
+
+/// Reads a safetensors file whole and checks it: the header length, the JSON, every
+/// field's type, the dtypes, that the shapes match the byte ranges, that the ranges tile
+/// the data section exactly and, when the file has "strata.crc32", the checksum.
+/// Throws strata::data_error naming the file, the byte offset, what was expected and what
+/// was found (strata::io_error when the OS cannot read it); returns nothing partial.
+/// Cost: the file is read whole and each tensor copied out of it, so the peak memory is
+/// about twice the file's size.
+inline SafetensorsFile read_safetensors(const std::filesystem::path& file) {
+  return parse_safetensors(detail::read_whole_file(file), file);
 }
 
 }  // namespace strata::io

@@ -5,6 +5,11 @@
 // applied to (mean, exp(log_var), target): the variance is clamped below at eps for
 // the value and the gradient, and the gradient flows through the clamp unchanged, as
 // PyTorch's in-place no-grad clamp does.
+//
+// Computed in log space, log max(exp(s), eps) = max(s, log eps), so that a large
+// log-variance s gives a large finite loss (about s / 2) where exp(s) would overflow to
+// inf (s > 709 in double) and its gradient 0 * inf = NaN; wherever torch's value is finite
+// the two agree to rounding.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -40,20 +45,24 @@ struct GaussianNLL {
     static_assert(R == 2 * K);
     const Eigen::Index batch = out.cols();
     const double n = static_cast<double>(batch) * static_cast<double>(K);
+    const double log_eps = std::log(eps);
     double total = 0;
     for (Eigen::Index j = 0; j < batch; ++j) {
       for (std::size_t k = 0; k < K; ++k) {
         const auto kk = static_cast<Eigen::Index>(k);
         const double mu = static_cast<double>(out(kk, j));
         const double s = static_cast<double>(out(kk + static_cast<Eigen::Index>(K), j));
-        const double var = std::exp(s);
-        const double vc = std::max(var, eps);
+        const double log_vc = std::max(s, log_eps);  // log of the clamped variance vc = max(exp(s), eps)
+        const double inv_vc = std::exp(-log_vc);     // <= 1 / eps
         const double d = mu - static_cast<double>(target(kk, j));
-        total += 0.5 * (std::log(vc) + d * d / vc);
+        const double q = d * d * inv_vc;             // d^2 / vc
+        total += 0.5 * (log_vc + q);
         if (grad != nullptr) {
           T* g = grad + static_cast<std::size_t>(j) * R;
-          g[k] = static_cast<T>(d / vc / n);
-          g[k + K] = static_cast<T>(0.5 * (1.0 / vc - d * d / (vc * vc)) * var / n);
+          g[k] = static_cast<T>(d * inv_vc / n);
+          // d/ds = 0.5 (1 / vc - d^2 / vc^2) exp(s) = 0.5 (1 - q) exp(s) / vc, and exp(s) / vc
+          // is 1 above the clamp, exp(s) / eps below it (the pass-through gradient).
+          g[k + K] = static_cast<T>(0.5 * (1.0 - q) * std::exp(s - log_vc) / n);
         }
       }
     }
@@ -72,14 +81,17 @@ auto gaussian_mean(const Eigen::MatrixBase<O>& out) {
 }
 
 /// The predicted standard deviations of a GaussianNLL output: sqrt(max(exp(s), eps)) for the
-/// log-variances s in rows K..2K-1, the variance clamp GaussianNLL applies. K x B.
+/// log-variances s in rows K..2K-1, the variance clamp GaussianNLL applies, computed as
+/// exp(max(s, log eps) / 2), which does not overflow where exp(s) would. K x B.
 template <class O>
 auto gaussian_sigma(const Eigen::MatrixBase<O>& out, double eps = 1e-6) {
   constexpr Eigen::Index R = O::RowsAtCompileTime;
   static_assert(R != Eigen::Dynamic && R % 2 == 0, "gaussian_sigma takes the 2K x B output of a GaussianHead<K>");
   using T = typename O::Scalar;
   return out.template bottomRows<R / 2>()
-      .unaryExpr([eps](T s) { return static_cast<T>(std::sqrt(std::max(std::exp(static_cast<double>(s)), eps))); })
+      .unaryExpr([log_eps = std::log(eps)](T s) {
+        return static_cast<T>(std::exp(0.5 * std::max(static_cast<double>(s), log_eps)));
+      })
       .eval();
 }
 

@@ -236,7 +236,7 @@ void save_checkpoint(const M& model, const std::filesystem::path& file,
     tensors.push_back(t);
   }
   for (const auto& [k, v] : extra_metadata) {
-    if (meta.count(k) != 0 || k == io::crc32_key)
+    if (meta.count(k) != 0 || k == io::crc32_key || k == io::header_crc32_key)
       throw option_error("strata: save_checkpoint: metadata key \"" + k +
                          "\" is written by save_checkpoint itself; choose another name (e.g. \"strata.epoch\")");
     meta[k] = v;
@@ -244,24 +244,23 @@ void save_checkpoint(const M& model, const std::filesystem::path& file,
   io::write_safetensors(file, tensors, meta);
 }
 
-/// Restores everything save_checkpoint wrote into `model` (bit-identical parameters,
-/// buffers, optimizer state and counters) and returns the file's metadata, so that a
-/// trainer can read its own keys back. The model keeps its configuration (learning rate
-/// and other settings are not read from the file).
-///
-/// Throws strata::data_error naming the file and the tensor when the file is not a
-/// strata checkpoint, is corrupt, or does not fit the model: a missing tensor, a different
-/// shape or dtype, a different parameter count, an unknown tensor, another network summary
-/// (a different architecture, including layers without tensors), another optimizer type, or optimizer state the model's optimizer settings
-/// do not keep (or lack). Nothing is changed unless the whole file fits.
+/// load_checkpoint on the bytes of a checkpoint file already in memory: `file` only names
+/// the data in messages. Throws as the path form does (less the OS errors).
 template <class M>
-std::map<std::string, std::string> load_checkpoint(M& model, const std::filesystem::path& file) {
+std::map<std::string, std::string> load_checkpoint(M& model, std::span<const std::byte> bytes,
+                                                   const std::filesystem::path& file) {
   using T = typename M::Scalar;
   using Net = typename M::NetworkType::NetType;
   using detail::throw_checkpoint;
-  io::SafetensorsFile f = io::read_safetensors(file);
+  io::SafetensorsFile f = io::parse_safetensors(bytes, file);
   const auto& meta = f.metadata;
 
+  // Every byte of a checkpoint is covered by a checksum (parse_safetensors checked both).
+  for (const char* key : {io::crc32_key, io::header_crc32_key})
+    if (meta.count(key) == 0 && io::checksums_enforced)
+      throw_checkpoint(file, std::string("metadata \"") + key +
+                                 "\" is missing: strata writes it in every checkpoint (a file without it was "
+                                 "written by another program, or is corrupt)");
   const auto format = meta.find("strata.format");
   if (format == meta.end() || format->second != checkpoint_format)
     throw_checkpoint(file, std::string("not a strata checkpoint: metadata \"strata.format\" is ") +
@@ -357,6 +356,21 @@ std::map<std::string, std::string> load_checkpoint(M& model, const std::filesyst
   for (const auto& [c, v] : counters) *c = v;
   model.restore_counters(steps, schedule_steps);
   return std::move(f.metadata);
+}
+
+/// Restores everything save_checkpoint wrote into `model` (bit-identical parameters,
+/// buffers, optimizer state and counters) and returns the file's metadata, so that a
+/// trainer can read its own keys back. The model keeps its configuration (learning rate
+/// and other settings are not read from the file).
+///
+/// Throws strata::data_error naming the file and the tensor when the file is not a
+/// strata checkpoint, is corrupt, or does not fit the model: a missing tensor, a different
+/// shape or dtype, a different parameter count, an unknown tensor, another network summary
+/// (a different architecture, including layers without tensors), another optimizer type, or optimizer state the model's optimizer settings
+/// do not keep (or lack). Nothing is changed unless the whole file fits.
+template <class M>
+std::map<std::string, std::string> load_checkpoint(M& model, const std::filesystem::path& file) {
+  return load_checkpoint(model, io::detail::read_whole_file(file), file);
 }
 
 /// Loads only the parameters and buffers of `model` (a Model or a Network) from a

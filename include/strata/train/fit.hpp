@@ -128,8 +128,13 @@ enum class FitStatus { completed, diverged, stopped_early, stopped_by_callback }
 
 struct FitResult {
   FitStatus status = FitStatus::completed;
-  std::size_t diverged_step = 0;   ///< global step (1-based) whose loss was not finite
+  std::size_t diverged_step = 0;   ///< global step (1-based) whose loss, gradients or updated parameters were not finite
   std::size_t diverged_epoch = 0;  ///< 1-based
+  /// What was not finite when training diverged: "loss" (the training loss; that step was
+  /// not taken), "gradient" (a finite loss but non-finite gradients, which the step carried
+  /// into the parameters), "parameter" (finite loss and gradients, but the update overflowed)
+  /// or "val_loss" (the validation loss after an epoch). Empty unless diverged.
+  std::string diverged_reason;
   std::string message;             ///< why training stopped, when it did not complete
   History history;
   std::string metric_name;         ///< the metric in history (e.g. "accuracy", "rmse")
@@ -220,6 +225,15 @@ void restore(std::span<T> dst, const std::vector<double>& src) {
   for (std::size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<T>(src[i]);
 }
 
+/// Whether every value in `v` is finite, in one vectorised pass over the buffer: x * 0 is 0
+/// for a finite x and NaN for an infinite or NaN one, and a NaN survives the sum. Costs
+/// about one memory read of the buffer (see fit: checked after every step).
+template <class T>
+bool all_finite(std::span<const T> v) {
+  const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> a(v.data(), static_cast<Eigen::Index>(v.size()));
+  return (a * T(0)).sum() == T(0);
+}
+
 /// The trainer behind both fit overloads; `val` may be null.
 template <class M, class InShape, class TargetShape, class T>
 FitResult fit_impl(M& model, const Dataset<InShape, TargetShape, T>& train, const Dataset<InShape, TargetShape, T>* val,
@@ -303,11 +317,16 @@ FitResult fit_impl(M& model, const Dataset<InShape, TargetShape, T>& train, cons
   auto save_checkpoint = [&] {
     if (options.checkpoint.save) options.checkpoint.save(state);
   };
+  // Whether finish puts back the best epoch's parameters: when the model moved on from them
+  // (a later epoch, or a diverged step inside the epoch after the best one).
+  auto restores_best = [&](FitStatus status) {
+    return track_best && es.restore_best && state.best_epoch > 0 && !state.best_parameters.empty() &&
+           (state.best_epoch != state.epoch || status == FitStatus::diverged);
+  };
   auto finish = [&](FitStatus status, std::string message) {
     result.status = status;
     result.message = std::move(message);
-    if (track_best && es.restore_best && state.best_epoch > 0 && state.best_epoch != state.epoch &&
-        !state.best_parameters.empty()) {
+    if (restores_best(status)) {
       restore(model.network().parameters(), state.best_parameters);
       restore(model.network().buffers(), state.best_buffers);
     }
@@ -315,6 +334,27 @@ FitResult fit_impl(M& model, const Dataset<InShape, TargetShape, T>& train, cons
     if (!result.message.empty()) progress.message(result.message);
     return result;
   };
+
+  // `now`: what the parameters are unless those of the best epoch are put back.
+  auto diverged = [&](std::size_t step, std::size_t epoch, const char* reason, const std::string& what,
+                      const std::string& now) {
+    result.diverged_step = step;
+    result.diverged_epoch = epoch;
+    result.diverged_reason = reason;
+    const std::string params = restores_best(FitStatus::diverged)
+                                   ? "the parameters of the best epoch (" + std::to_string(state.best_epoch) +
+                                         ") are restored"
+                                   : now;
+    return finish(FitStatus::diverged, "strata: training diverged: " + what + "; " + params +
+                                           ". Lower the learning rate or clip gradients.");
+  };
+
+  // A fit that stopped early and saved its last checkpoint is over: run again (after a kill
+  // between that save and the end of the process), it ends the same way instead of training on.
+  if (result.resumed_after > 0 && track_best && state.wait >= es.patience)
+    return finish(FitStatus::stopped_early, "early stopping after epoch " + std::to_string(state.epoch) +
+                                                ": no improvement for " + std::to_string(es.patience) +
+                                                " epochs; best epoch " + std::to_string(state.best_epoch));
 
   for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -355,12 +395,26 @@ FitResult fit_impl(M& model, const Dataset<InShape, TargetShape, T>& train, cons
       }
       const StepResult r = model.train_step(xb.data(), y_used, b);
       if (!r.finite) {
-        result.diverged_step = model.steps() + 1;
-        result.diverged_epoch = epoch;
-        return finish(FitStatus::diverged,
-                      "strata: training diverged: loss is " + std::to_string(r.loss) + " at step " +
-                          std::to_string(result.diverged_step) + " (epoch " + std::to_string(epoch) +
-                          "); parameters are those before that step. Lower the learning rate or clip gradients.");
+        const std::size_t step = model.steps() + 1;
+        return diverged(step, epoch, "loss",
+                        "loss is " + std::to_string(r.loss) + " at step " + std::to_string(step) + " (epoch " +
+                            std::to_string(epoch) + ")",
+                        "parameters are those before that step");
+      }
+      // A finite loss does not make a finite step: a NaN can reach the gradients (from a
+      // backward pass that is less stable than its forward pass, say) or the update can
+      // overflow (a huge learning rate). Either shows in the parameters now, checked in one
+      // pass over the flat buffer; the gradients, still in place, tell which.
+      if (!all_finite(std::span<const T>(model.network().parameters()))) {
+        const bool gradient = !all_finite(std::span<const T>(model.network().gradients()));
+        const std::string at = " at step " + std::to_string(model.steps()) + " (epoch " + std::to_string(epoch) + ")";
+        return diverged(model.steps(), epoch, gradient ? "gradient" : "parameter",
+                        (gradient ? "the gradients are not finite" + at + " although the loss is " +
+                                        std::to_string(r.loss) + ", and the step made the parameters non-finite"
+                                  : "the update" + at + " made the parameters non-finite (loss " +
+                                        std::to_string(r.loss) + " and gradients finite)"),
+                        "the parameters are not finite (resume from a checkpoint, or use early stopping with "
+                        "restore_best)");
       }
       loss_sum += r.loss * static_cast<double>(b);
       if (train_acc.enabled()) {
@@ -384,12 +438,10 @@ FitResult fit_impl(M& model, const Dataset<InShape, TargetShape, T>& train, cons
     state.history = result.history;
     progress.end_epoch(format_record(rec, options.epochs, metric_name));
 
-    if (rec.val_loss && !std::isfinite(*rec.val_loss)) {
-      result.diverged_step = model.steps();
-      result.diverged_epoch = epoch;
-      return finish(FitStatus::diverged, "strata: training diverged: validation loss is " +
-                                             std::to_string(*rec.val_loss) + " after epoch " + std::to_string(epoch));
-    }
+    if (rec.val_loss && !std::isfinite(*rec.val_loss))
+      return diverged(model.steps(), epoch, "val_loss",
+                      "validation loss is " + std::to_string(*rec.val_loss) + " after epoch " + std::to_string(epoch),
+                      "the parameters are those of that epoch");
 
     // Early stopping.
     bool stop_early = false;

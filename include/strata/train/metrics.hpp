@@ -188,14 +188,16 @@ class Accumulator {
       }
       count_ += static_cast<double>(b);
     } else if constexpr (gaussian) {
-      const double eps = loss_->eps;
+      // In log space as the loss computes it: log max(exp(v), eps) = max(v, log eps), finite
+      // where exp(v) would overflow.
+      const double log_eps = std::log(loss_->eps);
       const double c = 0.5 * std::log(2.0 * std::numbers::pi) + std::log(m_.scale);
       for (Eigen::Index j = 0; j < b; ++j) {
         double s = 0;
         for (Eigen::Index r = 0; r < static_cast<Eigen::Index>(TargetRows); ++r) {
-          const double var = std::max(std::exp(static_cast<double>(out(r + static_cast<Eigen::Index>(TargetRows), j))), eps);
+          const double log_var = std::max(static_cast<double>(out(r + static_cast<Eigen::Index>(TargetRows), j)), log_eps);
           const double e = static_cast<double>(target(r, j)) - static_cast<double>(out(r, j));
-          s += 0.5 * (std::log(var) + e * e / var) + c;
+          s += 0.5 * (log_var + e * e * std::exp(-log_var)) + c;
         }
         sum_ += s;
       }

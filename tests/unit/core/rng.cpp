@@ -37,7 +37,7 @@ TEST_CASE("Rng uniform and normal have the right moments", "[unit][core]") {
   CHECK(sn2 / n == Approx(1.0).margin(0.01));
 }
 
-TEST_CASE("Rng::below is unbiased and in range; shuffle is a permutation", "[unit][core]") {
+TEST_CASE("Rng::below is unbiased and in range: shuffle is a permutation", "[unit][core]") {
   Rng r(3);
   std::vector<int> counts(7, 0);
   for (int i = 0; i < 70000; ++i) {

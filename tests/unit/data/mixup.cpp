@@ -140,7 +140,7 @@ TEST_CASE("mixup: inputs and soft targets are blended with the returned lambda",
   }
 }
 
-TEST_CASE("mixup: alpha 0 is the identity and draws nothing; bad alpha and labels throw", "[unit][data][mixup]") {
+TEST_CASE("mixup: alpha 0 is the identity and draws nothing, bad alpha and labels throw", "[unit][data][mixup]") {
   const std::vector<float> labels{1, 0, 2};
   const std::vector<float> x0{1, 2, 3, 4, 5, 6};
   auto x = x0;

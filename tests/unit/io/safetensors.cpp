@@ -78,8 +78,16 @@ TEST_CASE("safetensors: the header is laid out as the format specifies, byte for
   char crc[9];
   std::snprintf(crc, sizeof crc, "%08x", static_cast<unsigned>(crc_of(data, 8)));
   std::string json = std::string(R"({"__metadata__":{"strata.crc32":")") + crc +
-                     R"("},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+                     R"(","strata.header_crc32":"00000000"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   json.append((8 - json.size() % 8) % 8, ' ');
+  // The header checksum: the length prefix and the header with its own value as 00000000.
+  std::string prefixed(8, '\0');
+  for (std::size_t k = 0; k < 8; ++k) prefixed[k] = static_cast<char>(std::uint64_t{json.size()} >> (8 * k));
+  prefixed += json;
+  char header_crc[9];
+  std::snprintf(header_crc, sizeof header_crc, "%08x",
+                static_cast<unsigned>(crc_of(reinterpret_cast<const unsigned char*>(prefixed.data()), prefixed.size())));
+  json.replace(json.find("00000000"), 8, header_crc);
 
   REQUIRE(b.size() == 8 + json.size() + 8);
   CHECK(header_length(b) == json.size());
@@ -127,8 +135,9 @@ TEST_CASE("safetensors: tensors of several dtypes and shapes and the metadata ro
   CHECK(f.tensors.at("u64").values<std::uint64_t>() == u64);
   CHECK_THROWS_WITH(f.tensors.at("double").values<float>(), Catch::Contains("dtype F64 read as F32"));
   for (const auto& [k, v] : meta) CHECK(f.metadata.at(k) == v);
-  CHECK(f.metadata.size() == meta.size() + 1);
+  CHECK(f.metadata.size() == meta.size() + 2);
   CHECK(f.metadata.at("strata.crc32").size() == 8);
+  CHECK(f.metadata.at("strata.header_crc32").size() == 8);
 }
 
 TEST_CASE("safetensors: files from other writers (no checksum, any key order, padding) are read",
@@ -214,11 +223,21 @@ TEST_CASE("safetensors: a flipped byte is caught by the checksum or the header c
   flip_at(header.find("\"shape\":[2,2]") + 9, '3');
   CHECK_THROWS_WITH(io::read_safetensors(p), Catch::Contains("tensor 'a': shape [3, 2] of F32 needs 24 bytes") &&
                                                  Catch::Contains("hold 16"));
-  const std::size_t crc_pos = header.find("strata.crc32") + 15;
-  flip_at(crc_pos, header[crc_pos] == '0' ? '1' : '0');
-  CHECK_THROWS_WITH(io::read_safetensors(p), Catch::Contains("checksum mismatch: the file is corrupt"));
-  flip_at(crc_pos, 'g');
-  CHECK_THROWS_WITH(io::read_safetensors(p), Catch::Contains("\"strata.crc32\" must be 8 hex digits"));
+  // Either checksum's digits: the header checksum sees the change (and upper case, which
+  // strata never writes, is a change too).
+  for (const char* key : {"strata.crc32\":\"", "strata.header_crc32\":\""}) {
+    const std::size_t crc_pos = header.find(key) + std::strlen(key);
+    flip_at(crc_pos, header[crc_pos] == '0' ? '1' : '0');
+    CHECK_THROWS_WITH(io::read_safetensors(p), Catch::Contains("checksum mismatch: the header is corrupt"));
+    const std::size_t letter = header.find_first_of("abcdef", crc_pos);
+    if (letter < crc_pos + 8) {
+      flip_at(letter, static_cast<char>(header[letter] - 'a' + 'A'));
+      CHECK_THROWS_WITH(io::read_safetensors(p), Catch::Contains("checksum mismatch: the header is corrupt") ||
+                                                     Catch::Contains("8 lower-case hex digits"));
+    }
+    flip_at(crc_pos, 'g');
+    CHECK_THROWS_WITH(io::read_safetensors(p), Catch::Contains("must be 8 lower-case hex digits"));
+  }
 }
 
 TEST_CASE("safetensors: every malformed header is refused with what was expected and found",

@@ -29,7 +29,7 @@ TEST_CASE("Heads concatenate their outputs and name their tensors per head", "[u
   CHECK((y.topRows(4) - y0).cwiseAbs().maxCoeff() < 1e-6f);
 }
 
-TEST_CASE("A two-head model learns both heads; accuracy is their mean", "[unit][layers][heads]") {
+TEST_CASE("A two-head model learns both heads: accuracy is their mean", "[unit][layers][heads]") {
   M m({.optimizer = {.lr = 1e-2}, .loss = {.weights = {1.0, 0.5}}});
   Rng r(1);
   Columns<float, 6> x(6, 128);

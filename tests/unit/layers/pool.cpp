@@ -24,7 +24,7 @@ static_assert(Sequential<Input<7, 5, 4>, MaxPool<2>>::Layer<0>::scratch_per_samp
 static_assert(Sequential<Input<7, 5, 4>, AvgPool<2>>::Layer<0>::scratch_per_sample == 0);
 }  // namespace
 
-TEST_CASE("MaxPool takes each window's maximum; gradient goes to it", "[unit][layers][pool]") {
+TEST_CASE("MaxPool takes each window's maximum: gradient goes to it", "[unit][layers][pool]") {
   using Net = Sequential<Input<1, 4, 4>, MaxPool<2>>;
   CHECK(Net::Layer<0>::name() == "MaxPool<2>");
   Network<Net, double> net(0);
@@ -92,7 +92,7 @@ TEST_CASE("MaxPool propagates NaN as PyTorch does", "[unit][layers][pool]") {
   CHECK(std::isnan(net.forward(x)(0, 0)));
 }
 
-TEST_CASE("AvgPool averages each window; gradient spreads evenly", "[unit][layers][pool]") {
+TEST_CASE("AvgPool averages each window: gradient spreads evenly", "[unit][layers][pool]") {
   using Net = Sequential<Input<2, 3, 4>, AvgPool<2, 1>>;
   CHECK(Net::Layer<0>::name() == "AvgPool<2,1>");
   static_assert(Net::output_shape == Shape<2, 2, 3>{});

@@ -26,7 +26,7 @@ TEST_CASE("Dense init is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as in torch.nn.Linea
   for (float v : b) REQUIRE(std::abs(v) <= bound);
 }
 
-TEST_CASE("Same seed gives identical parameters; other seeds differ", "[unit][net]") {
+TEST_CASE("Same seed gives identical parameters: other seeds differ", "[unit][net]") {
   Network<Net> a(3), b(3), c(4);
   CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
   CHECK(!std::equal(a.parameters().begin(), a.parameters().end(), c.parameters().begin()));

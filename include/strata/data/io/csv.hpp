@@ -18,10 +18,14 @@
 #include <concepts>
 #include <cstddef>
 #include <filesystem>
+#include <limits>
 #include <optional>
+#include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -168,8 +172,31 @@ inline std::optional<double> parse_number(std::string_view s) {
   return v;
 }
 
+template <class T>
+const char* float_name() {
+  if constexpr (std::is_same_v<T, float>) return "float";
+  else if constexpr (std::is_same_v<T, double>) return "double";
+  else return "long double";
+}
+
+/// The largest finite T, as "3.40282e+38".
+template <class T>
+std::string largest() {
+  std::ostringstream os;
+  os << std::numeric_limits<T>::max();
+  return os.str();
+}
+
 inline bool is_count(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// The value of a cell that is_count accepts, or nothing when it is over 2^64 - 1.
+inline std::optional<std::size_t> parse_count(std::string_view s) {
+  std::size_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 /// sklearn's first line: two counts, then at least one more cell, none of them numeric
@@ -186,24 +213,22 @@ inline bool is_names_line(const std::vector<std::string>& f) {
 
 }  // namespace detail
 
-/// Reads a numeric CSV file (gunzipped through zlib when it starts with the gzip magic).
-///
-/// Throws strata::data_error naming the file and line for a non-numeric or empty cell, a
-/// ragged row, a names row whose length differs from the rows', sklearn counts that do not
-/// match the data, a target column that does not exist, a file without data rows, and
-/// (through the gzip layer) a truncated or corrupt .gz file.
+/// Parses the bytes of a CSV file already in memory (gunzipped when they start with the
+/// gzip magic), exactly as read_csv parses a file: `file` only names the data in messages.
+/// Throws strata::data_error as read_csv does; `bytes` is not kept.
 ///
 /// **Example**:
 /// ```cpp
-/// // boston_house_prices.csv: count line, names row, 506 rows of 13 features + MEDV
-/// auto boston = data::read_csv(dir / "boston_house_prices.csv", {.target = "MEDV"});
-/// // boston.rows == 506, boston.cols == 13, boston.target[0] == 24
-/// auto digits = data::read_csv(dir / "digits.csv.gz", {.target = -1});  // 1797 x 64
+/// const std::string text = "x,y\n1,2\n3,4\n";
+/// auto t = data::parse_csv({reinterpret_cast<const unsigned char*>(text.data()), text.size()}, "inline.csv",
+///                          {.target = "y"});
+/// // t.rows == 2, t.cols == 1, t.target == {2, 4}
 /// ```
 template <class T = float>
-CsvTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& options = {}) {
+CsvTable<T> parse_csv(std::span<const unsigned char> bytes, const std::filesystem::path& file,
+                      const CsvOptions& options = {}) {
   using detail::throw_data;
-  const detail::FileBytes fb = detail::load(file);
+  const detail::FileBytes fb = detail::unpack(bytes, file);
   const std::string_view text(reinterpret_cast<const char*>(fb.bytes.data()), fb.bytes.size());
   const std::string where_prefix = fb.gzipped ? " of the gunzipped data" : "";
   auto at_line = [&](std::size_t line) { return "line " + std::to_string(line) + where_prefix; };
@@ -238,13 +263,25 @@ CsvTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& option
   std::vector<std::string> first = split(0);
   const bool sklearn = options.header == CsvHeader::sklearn ||
                        (options.header == CsvHeader::automatic && detail::is_sklearn_count_line(first));
+  // Said after every error about the count line when it was recognised, not asked for.
+  const std::string guessed =
+      options.header == CsvHeader::automatic
+          ? " (line " + std::to_string(lines[0].first) + " was read as scikit-learn's count line "
+            "'n_samples,n_features[,class names]'; if it is data, pass .header = CsvHeader::none)"
+          : std::string();
   if (sklearn) {
     if (first.size() < 2 || !detail::is_count(first[0]) || !detail::is_count(first[1]))
       throw_data(file, at_line(lines[0].first) + ": expected scikit-learn's count line "
                        "'n_samples,n_features[,class names]', found '" + detail::shorten(lines[0].second) + "'");
-    sklearn_samples = std::stoull(first[0]);
-    sklearn_features = std::stoull(first[1]);
     sklearn_line = lines[0].first;
+    sklearn_samples = detail::parse_count(first[0]);
+    sklearn_features = detail::parse_count(first[1]);
+    if (!sklearn_samples || !sklearn_features)
+      throw_data(file, at_line(sklearn_line) + ": " + (sklearn_samples ? "n_features" : "n_samples") + " = " +
+                           detail::shorten(sklearn_samples ? first[1] : first[0]) +
+                           " in scikit-learn's count line 'n_samples,n_features[,class names]' is too large, "
+                           "expected a count of at most " +
+                           std::to_string(std::numeric_limits<std::size_t>::max()) + guessed);
     for (std::size_t i = 2; i < first.size(); ++i)
       if (!first[i].empty()) out.class_names.push_back(first[i]);
     next = 1;
@@ -262,11 +299,6 @@ CsvTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& option
     names_line = lines[0].first;
     next = 1;
   }
-  // Said after every error about the count line when it was recognised, not asked for.
-  const std::string guessed = options.header == CsvHeader::automatic
-                                  ? " (line " + std::to_string(sklearn_line) + " was read as scikit-learn's count line "
-                                    "'n_samples,n_features[,class names]'; if it is data, pass .header = CsvHeader::none)"
-                                  : std::string();
   if (next == lines.size())
     throw_data(file, "no data rows after the " +
                          std::string(names_line != 0 ? "names row" : "scikit-learn count line") + " on " +
@@ -288,11 +320,20 @@ CsvTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& option
     }
     for (std::size_t c = 0; c < f.size(); ++c) {
       const auto v = detail::parse_number(f[c]);
-      if (!v) {
-        std::string column = "column " + std::to_string(c + 1);
-        if (c < names.size()) column += " (" + names[c] + ")";
-        throw_data(file, at_line(number) + ", " + column + ": expected a finite number, found " +
+      auto column = [&] {
+        std::string s = "column " + std::to_string(c + 1);
+        if (c < names.size()) s += " (" + names[c] + ")";
+        return s;
+      };
+      if (!v)
+        throw_data(file, at_line(number) + ", " + column() + ": expected a finite number, found " +
                              (f[c].empty() ? std::string("an empty cell") : "'" + detail::shorten(f[c]) + "'"));
+      if constexpr (std::is_floating_point_v<T>) {
+        // Finite as a double but not as T (1e39 as float): the table would hold an infinity.
+        if (!std::isfinite(static_cast<T>(*v)))
+          throw_data(file, at_line(number) + ", " + column() + ": expected a finite number, found '" +
+                               detail::shorten(f[c]) + "', which is out of the range of " + detail::float_name<T>() +
+                               " (magnitude at most " + detail::largest<T>() + "); read the file as double");
       }
       values.push_back(*v);
     }
@@ -306,9 +347,12 @@ CsvTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& option
   if (sklearn_samples && *sklearn_samples != rows)
     throw_data(file, at_line(sklearn_line) + " says n_samples = " + std::to_string(*sklearn_samples) +
                          ", but the file holds " + std::to_string(rows) + " data rows (truncated?)" + guessed);
-  if (sklearn_features && *sklearn_features + 1 != width)
+  if (sklearn_features && *sklearn_features != width - 1)  // width >= 1: every data row has a field
     throw_data(file, at_line(sklearn_line) + " says n_features = " + std::to_string(*sklearn_features) +
-                         ", expected rows of " + std::to_string(*sklearn_features + 1) +
+                         ", expected rows of " +
+                         (*sklearn_features < std::numeric_limits<std::size_t>::max()
+                              ? std::to_string(*sklearn_features + 1)
+                              : std::string("2^64")) +
                          " fields (features and the target), found " + std::to_string(width) + " on line " +
                          std::to_string(width_line) + guessed);
 
@@ -352,6 +396,25 @@ CsvTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& option
     else out.feature_names.push_back(names[c]);
   }
   return out;
+}
+
+/// Reads a numeric CSV file (gunzipped through zlib when it starts with the gzip magic).
+///
+/// Throws strata::data_error naming the file and line for a non-numeric or empty cell, a
+/// ragged row, a names row whose length differs from the rows', sklearn counts that do not
+/// match the data, a target column that does not exist, a file without data rows, and
+/// (through the gzip layer) a truncated or corrupt .gz file.
+///
+/// **Example**:
+/// ```cpp
+/// // boston_house_prices.csv: count line, names row, 506 rows of 13 features + MEDV
+/// auto boston = data::read_csv(dir / "boston_house_prices.csv", {.target = "MEDV"});
+/// // boston.rows == 506, boston.cols == 13, boston.target[0] == 24
+/// auto digits = data::read_csv(dir / "digits.csv.gz", {.target = -1});  // 1797 x 64
+/// ```
+template <class T = float>
+CsvTable<T> read_csv(const std::filesystem::path& file, const CsvOptions& options = {}) {
+  return parse_csv<T>(detail::read_raw(file), file, options);
 }
 
 }  // namespace strata::data

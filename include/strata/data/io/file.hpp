@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -49,10 +50,19 @@ inline std::string hex_bytes(const unsigned char* p, std::size_t size, std::size
   return s.empty() ? std::string("nothing") : s;
 }
 
-/// The contents of a file, inflated when it was gzip-compressed.
+/// The contents of a file, inflated when it was gzip-compressed. `bytes` views either the
+/// caller's buffer (plain data) or `inflated`; moving keeps it valid, copying is disallowed.
 struct FileBytes {
-  std::vector<unsigned char> bytes;
+  std::span<const unsigned char> bytes;
+  std::vector<unsigned char> inflated;  // owns the gunzipped data
   bool gzipped = false;
+
+  FileBytes() = default;
+  FileBytes(FileBytes&&) = default;
+  FileBytes& operator=(FileBytes&&) = default;
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+
   /// "byte 16" or "byte 16 of the gunzipped data": byte offsets in messages always refer to
   /// `bytes`, and this says which stream that is.
   std::string at(std::size_t offset) const {
@@ -82,11 +92,11 @@ inline std::vector<unsigned char> read_raw(const std::filesystem::path& file) {
   return bytes;
 }
 
-inline bool has_gzip_magic(const std::vector<unsigned char>& b) { return b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b; }
+inline bool has_gzip_magic(std::span<const unsigned char> b) { return b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b; }
 
 /// Inflates a gzip file (one or more concatenated members). Throws data_error on a truncated
 /// stream, corrupt data or a failed CRC, naming the compressed byte offset.
-inline std::vector<unsigned char> gunzip(const std::filesystem::path& file, const std::vector<unsigned char>& in) {
+inline std::vector<unsigned char> gunzip(const std::filesystem::path& file, std::span<const unsigned char> in) {
   if (in.size() > std::numeric_limits<uInt>::max())
     throw_data(file, "gzip file of " + std::to_string(in.size()) + " bytes is larger than zlib's 4 GiB input limit");
   // The trailer's ISIZE is the inflated size modulo 2^32: a good first guess, bounded by
@@ -145,18 +155,21 @@ inline std::vector<unsigned char> gunzip(const std::filesystem::path& file, cons
   return out;
 }
 
-/// The contents of `file`, gunzipped when it starts with the gzip magic. A file named
-/// `*.gz` that is not gzip data is an error (it was most likely already inflated or
-/// replaced), and so is a gzip file that is truncated or corrupt.
-inline FileBytes load(const std::filesystem::path& file) {
+/// `raw` as a reader sees it: gunzipped when it starts with the gzip magic, else viewed as
+/// it is (the caller keeps `raw` alive). `file` names the data in messages; a `*.gz` name on
+/// data that is not gzip is an error (it was most likely already inflated or replaced), and
+/// so is a gzip stream that is truncated or corrupt.
+inline FileBytes unpack(std::span<const unsigned char> raw, const std::filesystem::path& file) {
   FileBytes r;
-  r.bytes = read_raw(file);
-  if (has_gzip_magic(r.bytes)) {
-    r.bytes = gunzip(file, r.bytes);
+  if (has_gzip_magic(raw)) {
+    r.inflated = gunzip(file, raw);
+    r.bytes = r.inflated;
     r.gzipped = true;
   } else if (file.extension() == ".gz") {
-    throw_data(file, "bad gzip magic at byte 0: expected 1f 8b, found " + hex_bytes(r.bytes.data(), r.bytes.size(), 0, 2) +
+    throw_data(file, "bad gzip magic at byte 0: expected 1f 8b, found " + hex_bytes(raw.data(), raw.size(), 0, 2) +
                          " (a .gz name, but not gzip data: inflated already, or renamed?)");
+  } else {
+    r.bytes = raw;
   }
   return r;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -125,28 +126,22 @@ inline std::string dims_string(const std::vector<std::size_t>& dims) {
 
 }  // namespace detail
 
-/// Reads an IDX file (gunzipped through zlib when it starts with the gzip magic).
-///
-/// `T` is the element type wanted: `std::uint8_t`, `std::int8_t`, `std::int16_t`,
-/// `std::int32_t` read files of exactly that type; `float` and `double` read any type,
-/// converting each element. Throws strata::data_error naming the file, the byte offset
-/// (in the gunzipped data for .gz files), what was expected and what was found, for a bad
-/// magic, an unknown type, a type `T` cannot hold, a rank or dimension other than
-/// `options` asks for, and data shorter or longer than the dimensions say.
+/// Parses the bytes of an IDX file already in memory (gunzipped when they start with the
+/// gzip magic), exactly as read_idx parses a file: `file` only names the data in messages.
+/// Throws strata::data_error as read_idx does; `bytes` is not kept.
 ///
 /// **Example**:
 /// ```cpp
-/// auto images = data::read_idx<float>(dir / "train-images-idx3-ubyte.gz", {.dims = {0, 28, 28}});
-/// auto labels = data::read_idx<std::uint8_t>(dir / "train-labels-idx1-ubyte.gz", {.rank = 1});
-/// // images.dims == {60000, 28, 28}, images.data[i * 784 + r * 28 + c] in [0, 255]
+/// const std::vector<unsigned char> bytes = download(url);
+/// auto labels = data::parse_idx<std::uint8_t>(bytes, url, {.rank = 1});
 /// ```
 template <detail::IdxElement T = std::uint8_t>
-IdxArray<T> read_idx(const std::filesystem::path& file, const IdxOptions& options = {}) {
+IdxArray<T> parse_idx(std::span<const unsigned char> bytes, const std::filesystem::path& file,
+                      const IdxOptions& options = {}) {
   using detail::throw_data;
-  const detail::FileBytes fb = detail::load(file);
-  const std::vector<unsigned char>& b = fb.bytes;
-  const unsigned char* p = b.data();
-  const std::size_t n = b.size();
+  const detail::FileBytes fb = detail::unpack(bytes, file);
+  const unsigned char* p = fb.bytes.data();
+  const std::size_t n = fb.bytes.size();
 
   if (n < 4 || p[0] != 0 || p[1] != 0)
     throw_data(file, "bad IDX magic at " + fb.at(0) + ": expected 00 00 <type> <rank>, found " +
@@ -219,6 +214,26 @@ IdxArray<T> read_idx(const std::filesystem::path& file, const IdxOptions& option
     case IdxType::f64: detail::convert_be<double>(d, count, out.data.data()); break;
   }
   return out;
+}
+
+/// Reads an IDX file (gunzipped through zlib when it starts with the gzip magic).
+///
+/// `T` is the element type wanted: `std::uint8_t`, `std::int8_t`, `std::int16_t`,
+/// `std::int32_t` read files of exactly that type; `float` and `double` read any type,
+/// converting each element. Throws strata::data_error naming the file, the byte offset
+/// (in the gunzipped data for .gz files), what was expected and what was found, for a bad
+/// magic, an unknown type, a type `T` cannot hold, a rank or dimension other than
+/// `options` asks for, and data shorter or longer than the dimensions say.
+///
+/// **Example**:
+/// ```cpp
+/// auto images = data::read_idx<float>(dir / "train-images-idx3-ubyte.gz", {.dims = {0, 28, 28}});
+/// auto labels = data::read_idx<std::uint8_t>(dir / "train-labels-idx1-ubyte.gz", {.rank = 1});
+/// // images.dims == {60000, 28, 28}, images.data[i * 784 + r * 28 + c] in [0, 255]
+/// ```
+template <detail::IdxElement T = std::uint8_t>
+IdxArray<T> read_idx(const std::filesystem::path& file, const IdxOptions& options = {}) {
+  return parse_idx<T>(detail::read_raw(file), file, options);
 }
 
 }  // namespace strata::data

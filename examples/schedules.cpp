@@ -55,38 +55,25 @@ std::vector<ex::Config> table_configs(const Plan& p, const std::string& factor) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  std::size_t train_n = 3000, epochs = 8, workers = 0;
-  std::filesystem::path out = "results/schedules", dir = data::data_dir();
+  examples::SliceOptions o{.train = 3000, .epochs = 8, .out = "results/schedules"};
   CLI::App app{"strata: lr, cosine vs constant, weight decay and mixup on a small ResNet (Fashion-MNIST)"};
-  app.add_flag("--quick", quick, "a tiny slice and two epochs (CI)");
-  app.add_option("--train", train_n, "training images (from Fashion-MNIST's 60,000)")->capture_default_str();
-  app.add_option("--epochs", epochs, "epochs per trial")->capture_default_str();
-  app.add_option("--workers", workers, "trials at once (0: one per core)")->capture_default_str();
-  app.add_option("--out", out, "output folder")->capture_default_str();
-  app.add_option("--data", dir, "data folder (scripts/fetch-data.sh)")->capture_default_str();
+  examples::add_slice_options(app, o, "a tiny slice and two epochs (CI)");
   CLI11_PARSE(app, argc, argv);
-  if (quick) train_n = 200, epochs = 2;
+  const bool quick = o.quick;
+  if (quick) o.train = 200, o.epochs = 2;
   try {
-    const auto slice = examples::fashion_slice(dir, train_n, quick ? 200 : 2000);
+    const auto slice = examples::fashion_slice(o.data, o.train, quick ? 200 : 2000);
 
     Plan plan;
-    plan.base.optimizer = "sgd";
-    plan.base.momentum = 0.9;
-    plan.base.lr = 0.05;
-    plan.base.batch_size = 128;
-    plan.base.epochs = epochs;
-    plan.base.schedule = "cosine";
-    plan.base.weight_decay = 5e-4;
-    plan.base.augment = true;
+    plan.base = examples::base_setting(128, o.epochs);
     if (quick) plan.base.batch_size = 50, plan.lrs = {0.05, 0.5};
     ex::SweepOptions so;
-    so.journal = out / "journal.jsonl";
-    so.workers = workers;
+    so.journal = o.out / "journal.jsonl";
+    so.workers = o.workers;
     so.metric = metric::accuracy();
     so.augment = augment::pad_crop(4) | augment::hflip();
     so.log = &std::cout;
-    std::filesystem::create_directories(out);
+    std::filesystem::create_directories(o.out);
 
     for (const std::string factor : {"lr", "schedule", "weight_decay", "mixup_alpha"}) {
       const auto trials = ex::run(hana::tuple_t<examples::SmallResNet<3>>, hana::tuple_t<loss::SoftCrossEntropy>,
@@ -97,14 +84,14 @@ int main(int argc, char** argv) {
       else columns.push_back(factor);
       for (const char* c : {"train_accuracy", "val_accuracy", "test_accuracy", "val_loss", "status", "s/epoch"})
         columns.push_back(c);
-      examples::report(trials, out / factor,
+      examples::report(trials, o.out / factor,
                        {.title = "small ResNet on Fashion-MNIST: " + factor,
                         .sort_key = "val_accuracy",
                         .columns = columns,
                         .group_by = factor == "schedule" ? "schedule" : "",
                         .x_param = factor == "schedule" ? "lr" : factor});
       if (factor == "schedule") {
-        const auto lr = ex::lr_per_epoch(trials, out / factor / "lr_per_epoch.png",
+        const auto lr = ex::lr_per_epoch(trials, o.out / factor / "lr_per_epoch.png",
                                          {.title = "learning rate per epoch: cosine annealing vs constant"});
         std::cout << (lr.rendered ? "plot: " : "plot not rendered (" + lr.note + "): ") << lr.png.string() << "\n";
       }

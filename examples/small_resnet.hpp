@@ -1,9 +1,11 @@
 #pragma once
 // What the ResNet-style examples (lr_batch_kernel, schedules) share: the network, and the
 // slice of Fashion-MNIST they train on.
+#include <CLI/CLI.hpp>
 #include <strata/data/datasets.hpp>
 #include <strata/data/normalize.hpp>
 #include <strata/data/split.hpp>
+#include <strata/experiment/search.hpp>
 #include <strata/strata.hpp>
 
 #include <algorithm>
@@ -47,6 +49,39 @@ inline FashionSlice fashion_slice(const std::filesystem::path& dir, std::size_t 
   std::cout << "Fashion-MNIST slice: train " << s.train.size() << ", val " << s.val.size() << ", test " << s.test.size()
             << "\n";
   return s;
+}
+
+/// The command line both examples take.
+struct SliceOptions {
+  bool quick = false;
+  std::size_t train = 0, epochs = 0, workers = 0;
+  std::filesystem::path out, data = data::data_dir();
+};
+
+/// Adds --quick, --train, --epochs, --workers, --out and --data to `app`, their defaults
+/// those in `o`.
+inline void add_slice_options(CLI::App& app, SliceOptions& o, const std::string& quick_help) {
+  app.add_flag("--quick", o.quick, quick_help);
+  app.add_option("--train", o.train, "training images (from Fashion-MNIST's 60,000)")->capture_default_str();
+  app.add_option("--epochs", o.epochs, "epochs per trial")->capture_default_str();
+  app.add_option("--workers", o.workers, "trials at once (0: one per core)")->capture_default_str();
+  app.add_option("--out", o.out, "output folder")->capture_default_str();
+  app.add_option("--data", o.data, "data folder (scripts/fetch-data.sh)")->capture_default_str();
+}
+
+/// The base setting the one-factor sweeps vary: SGD with momentum 0.9 at lr 0.05, cosine
+/// annealing over the epochs, weight decay 5e-4, the augmentation on.
+inline experiment::Config base_setting(std::size_t batch_size, std::size_t epochs) {
+  experiment::Config c;
+  c.optimizer = "sgd";
+  c.momentum = 0.9;
+  c.lr = 0.05;
+  c.batch_size = batch_size;
+  c.epochs = epochs;
+  c.schedule = "cosine";
+  c.weight_decay = 5e-4;
+  c.augment = true;
+  return c;
 }
 
 }  // namespace examples

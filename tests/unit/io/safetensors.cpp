@@ -127,7 +127,8 @@ TEST_CASE("safetensors: tensors of several dtypes and shapes and the metadata ro
     CHECK(got.dtype == ref.dtype);
     CHECK(got.shape == ref.shape);
     REQUIRE(got.bytes.size() == ref.bytes.size());
-    CHECK(std::memcmp(got.bytes.data(), ref.bytes.data(), ref.bytes.size()) == 0);
+    // (memcmp on the null data of an empty tensor is undefined even for 0 bytes.)
+    CHECK((ref.bytes.empty() || std::memcmp(got.bytes.data(), ref.bytes.data(), ref.bytes.size()) == 0));
   }
   CHECK(f.tensors.at("double").values<double>() == f64);
   CHECK(f.tensors.at("count").values<std::int64_t>() == std::vector<std::int64_t>{i64});

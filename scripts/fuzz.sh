@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of the file readers (fuzz/) with clang and runs each in turn
-# for the given number of seconds, then prints per target the inputs executed, the corpus
-# it ended with and whether it crashed.
+# Builds the libFuzzer targets of the file readers (fuzz/) with clang and runs each for the
+# given number of seconds, JOBS at a time (one core each), then prints per target the inputs
+# executed, the corpus it ended with and whether it crashed.
 #
 # Usage: bash scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  per target, default 60; the nightly-style long run is `bash scripts/fuzz.sh 3600`
 #   TARGET   any of idx csv mnist_json safetensors checkpoint journal (default: all)
 # Environment: BUILD_DIR (default build-fuzz), CXX_FUZZ (default clang++-19), JOBS (default 2).
 #
-# The targets run one at a time as the CTest tests `fuzz.<target>` (ctest -L fuzz), so the
-# flags are those of fuzz/CMakeLists.txt. New inputs go to $BUILD_DIR/fuzz/corpus/<target>
+# The targets run as the CTest tests `fuzz.<target>` (ctest -L fuzz), so the flags are those
+# of fuzz/CMakeLists.txt. New inputs go to $BUILD_DIR/fuzz/corpus/<target>
 # (kept between runs, so a later run starts where this one stopped), crash inputs to
 # $BUILD_DIR/fuzz/artifacts/<target>, logs to $BUILD_DIR/fuzz/logs/<target>.log. To keep a
 # crash: minimise it (the binary with -minimize_crash=1 -runs=10000 <crash file>), copy it to
@@ -51,15 +51,13 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=D
 cmake --build "$build" -j "$jobs" --target "${targets[@]/#/strata_fuzz_}"
 
 mkdir -p "$build/fuzz/logs"
-failed=()
-summary=()
-for t in "${targets[@]}"; do
-  log="$build/fuzz/logs/$t.log"
-  echo "== fuzz.$t: $seconds s (log: $log)"
-  status=ok
+# One target: runs it and writes its summary line(s) to $log.summary; the status is 1 on a crash.
+run_target() {
+  local t=$1 log="$build/fuzz/logs/$1.log" status=ok
   ctest --test-dir "$build" -R "^fuzz\.$t\$" -V >"$log" 2>&1 || status=CRASH
   # libFuzzer's last words: "stat::number_of_executed_units: N", "Done N runs in S second(s)"
   # and the final "#N DONE ... corp: E/Bb" line (entries and bytes of the in-memory corpus).
+  local runs corp files line why crash
   runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   [[ -n "$runs" ]] || runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1 | grep -o '[0-9][0-9]*' || true)
   corp=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1 | sed 's/corp: //' || true)
@@ -67,20 +65,33 @@ for t in "${targets[@]}"; do
   line=$(printf '%-12s %-6s executions %-10s corpus %-12s (%s files in %s)' "$t" "$status" "${runs:-?}" \
          "${corp:-?}" "$files" "$build/fuzz/corpus/$t")
   if [[ $status != ok ]]; then
-    failed+=("$t")
     # The first line that says why: a sanitizer report, an escaped exception, an invariant.
     why=$(grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer)|runtime error|terminate called|strata fuzz invariant' \
           "$log" | sed 's/^[0-9]*: //' || true)
     crash=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //' || true)
     line+=$'\n'"             ${why:-see the log}"$'\n'"             crash input: ${crash:-see the log}"
   fi
+  echo "$line" >"$log.summary"
   echo "$line"
-  summary+=("$line")
+  [[ $status == ok ]]
+}
+
+# JOBS targets at a time, each fuzzing on one core.
+pids=()
+for t in "${targets[@]}"; do
+  echo "== fuzz.$t: $seconds s (log: $build/fuzz/logs/$t.log)"
+  run_target "$t" &
+  pids+=($!)
+  while [[ $(jobs -rp | wc -l) -ge $jobs ]]; do sleep 1; done
+done
+failed=()
+for k in "${!targets[@]}"; do
+  wait "${pids[$k]}" || failed+=("${targets[$k]}")
 done
 
 echo
-echo "== summary ($seconds s per target)"
-printf '%s\n' "${summary[@]}"
+echo "== summary ($seconds s per target, $jobs at a time)"
+for t in "${targets[@]}"; do cat "$build/fuzz/logs/$t.log.summary"; done
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "crashed: ${failed[*]}" >&2
   exit 1

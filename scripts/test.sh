@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds strata's tests, examples and benchmarks from scratch and runs the test suite, with
 # the reliability checks of docs/reliability.md, in stages:
-#   normal  build-test/   every test (Release; the correctness suites at -O1)
+#   normal  build-test/   every test (Release; the correctness suites at -O1), the fast
+#                         suites (unit, faults, process) built with AddressSanitizer +
+#                         UndefinedBehaviorSanitizer, lean checks (STRATA_SANITIZE_LEAN)
 #   tsan    build-tsan/   the threaded paths (parallel sweep, trainer, OpenMP layers) under
 #                         ThreadSanitizer (clang 19, libomp + Archer)
 #   fuzz    build-fuzz/   each libFuzzer target (ASan + UBSan) for FUZZ_SECONDS (default 20)
-#   asan    build-asan/   the fast suites (unit, faults, process) under AddressSanitizer +
-#                         UndefinedBehaviorSanitizer (GCC); not in the default stages: the
-#                         sanitizers triple the suites' compile time (about 25 CPU-minutes)
+#   asan    build-asan/   the fast suites under ASan + UBSan with every check (GCC); not in
+#                         the default stages: the full checks triple the suites' compile time
 # Usage: bash scripts/test.sh
 # Environment: STAGES (default "normal tsan fuzz"; "normal tsan fuzz asan" for all), JOBS
 # (default 2), BUILD_DIR (the normal build's folder, default build-test), FUZZ_SECONDS.
@@ -26,17 +27,19 @@ bash scripts/fetch-data.sh --only fashion-mnist,sklearn
 stage() { echo; echo "== test.sh: $1 ($(date -u +%H:%M:%S))"; }
 
 if has normal; then
-  stage "normal build, every test"
+  stage "normal build, every test (the fast suites under ASan + UBSan)"
   build="${BUILD_DIR:-build-test}"
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DSTRATA_BUILD_TESTS=ON -DSTRATA_BUILD_EXAMPLES=ON -DSTRATA_BUILD_BENCHMARKS=ON -DSTRATA_QUICK_PROGRAMS=ON
+    -DSTRATA_BUILD_TESTS=ON -DSTRATA_BUILD_EXAMPLES=ON -DSTRATA_BUILD_BENCHMARKS=ON -DSTRATA_QUICK_PROGRAMS=ON \
+    -DSTRATA_SANITIZE_FAST_SUITES=address,undefined -DSTRATA_SANITIZE_LEAN=ON
   cmake --build "$build" -j "$jobs"
   ctest --test-dir "$build" --output-on-failure -j "$jobs"
 fi
 
 if has asan; then
-  stage "AddressSanitizer + UndefinedBehaviorSanitizer: unit, faults, process"
+  stage "AddressSanitizer + UndefinedBehaviorSanitizer, every check: unit, faults, process"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTRATA_SANITIZE_FAST_SUITES=address,undefined \
+    -DSTRATA_SANITIZE_LEAN=OFF \
     -DSTRATA_BUILD_TESTS=ON -DSTRATA_BUILD_EXAMPLES=OFF -DSTRATA_BUILD_BENCHMARKS=OFF -DSTRATA_ENABLE_CUDA=OFF
   cmake --build build-asan -j "$jobs" --target strata_unit_tests strata_fault_tests strata_process_tests \
     strata_test_child strata_conv_allocations

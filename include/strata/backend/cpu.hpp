@@ -1,7 +1,8 @@
 #pragma once
-// CPU kernels: Eigen for GEMM (multi-threaded through OpenMP when the product is
-// large enough; each output element is computed by one thread, so results are
-// deterministic for a given thread count), plain vectorised loops for the rest.
+// CPU kernels: Eigen's GEMM through one BLAS-style entry point (cpu_gemm.hpp; multi-threaded
+// through OpenMP when the product is large enough; each output element is computed by one
+// thread, so results are deterministic for a given thread count), plain vectorised loops
+// for the rest.
 // Layers call these through their Backend policy, so a CUDA backend can replace them
 // without touching layer code.
 #include <Eigen/Core>
@@ -12,6 +13,7 @@
 
 #include "../core/tensor.hpp"
 #include "cpu_conv.hpp"
+#include "cpu_gemm.hpp"
 #include "cpu_layers.hpp"
 
 namespace strata::backend {
@@ -30,19 +32,12 @@ struct Cpu : cpu_kernels::CpuLayerKernels, cpu_kernels::CpuConvKernels {
     if constexpr (fixed_size_product<Out, In, T>) {
       if (small_product<Out, In>(batch)) {
         for (Eigen::Index j = 0; j < n; ++j) Y.col(j) = bias + W.lazyProduct(X.col(j));
-      } else {
-        Y.noalias() = W * X;  // fixed sizes: Eigen picks a coefficient-based product for tiny W
-        Y.colwise() += bias;
+        return;
       }
-      return;
     }
-    // Larger layers: the GEMM on dynamic-size views, one instantiation of Eigen's product for
-    // every layer size (fixed-size views instantiated it per size: seconds of compile time
-    // per Dense layer, no run-time gain).
-    const DynRowMajor<T> Wd(w, Out, In);
-    const DynMatrix<T> Xd(x, In, n);
-    DynMatrixMut<T> Yd(y, Out, n);
-    Yd.noalias() = Wd * Xd;
+    // Larger layers: one GEMM shared by every layer size (cpu_gemm.hpp).
+    const auto out = static_cast<Eigen::Index>(Out), in = static_cast<Eigen::Index>(In);
+    cpu_kernels::gemm<true, false>(out, n, in, w, in, x, in, y, out);
     Y.colwise() += bias;
   }
 
@@ -67,18 +62,14 @@ struct Cpu : cpu_kernels::CpuLayerKernels, cpu_kernels::CpuConvKernels {
           ColumnsMap<T, In> dX(dx, In, n);
           for (Eigen::Index j = 0; j < n; ++j) dX.col(j).noalias() = W.transpose().lazyProduct(dY.col(j));
         }
-      } else {
-        dW.noalias() = dY * X.transpose();
-        dB = dY.rowwise().sum();
-        if (dx != nullptr) ColumnsMap<T, In>(dx, In, n).noalias() = W.transpose() * dY;
+        return;
       }
-      return;
     }
-    const DynRowMajor<T> Wd(w, Out, In);
-    const DynMatrix<T> Xd(x, In, n), dYd(dy, Out, n);
-    DynRowMajorMut<T>(dw, Out, In).noalias() = dYd * Xd.transpose();
+    // dW^T (In x Out, the same memory as row-major dW) = X dY^T; dX = W^T dY.
+    const auto out = static_cast<Eigen::Index>(Out), in = static_cast<Eigen::Index>(In);
+    cpu_kernels::gemm<false, true>(in, out, n, x, in, dy, out, dw, in);
     dB = dY.rowwise().sum();
-    if (dx != nullptr) DynMatrixMut<T>(dx, In, n).noalias() = Wd.transpose() * dYd;
+    if (dx != nullptr) cpu_kernels::gemm<false, false>(in, n, out, w, in, dy, out, dx, in);
   }
 
   // Element-wise activations over n contiguous scalars.
@@ -157,27 +148,18 @@ struct Cpu : cpu_kernels::CpuLayerKernels, cpu_kernels::CpuConvKernels {
   // Per-column coefficient-based products beat Eigen's blocked GEMM when both the
   // weight matrix and the batch are small (packing costs more than it saves). Measured on
   // the 2-16-16-1 MLP, one thread: batch 10, 0.79 us per step vs 0.97 us with GEMM;
-  // batch 400, 25 us vs 21 us.
+  // batch 400, 25 us vs 21 us (so larger batches take the GEMM).
   static constexpr std::size_t small_weights = 512;
   // Fixed-size products for small float layers (the speed above); double, which only the
-  // gradient checks and the double parity runs use, always takes the dynamic-size GEMM:
-  // one Eigen product instantiation instead of one per layer size, which is most of the
-  // compile time of those suites.
+  // gradient checks and the double parity runs use, always takes the shared GEMM. Only the
+  // per-column products are instantiated per layer size: a fixed-size GEMM per size cost
+  // seconds of compile time each.
   template <std::size_t Out, std::size_t In, class T>
   static constexpr bool fixed_size_product = Out * In <= small_weights && !std::is_same_v<T, double>;
   template <std::size_t Out, std::size_t In>
   static constexpr bool small_product(std::size_t batch) {
     return Out * In <= small_weights && batch <= 32;
   }
-
-  template <class T>
-  using DynRowMajor = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-  template <class T>
-  using DynRowMajorMut = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-  template <class T>
-  using DynMatrix = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
-  template <class T>
-  using DynMatrixMut = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
 };
 
 }  // namespace strata::backend

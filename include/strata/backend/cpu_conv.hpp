@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 
 #include "../core/denormals.hpp"
@@ -249,7 +250,9 @@ struct CpuConvKernels {
             T* out = row + oh * ow;
             const T* in = x + (c * H + oh * S + kh - P) * W;  // input row of output row oh
             std::fill(out, out + cb, T(0));
-            if constexpr (S == 1)
+            if constexpr (S == 1 && P == 0)
+              std::memcpy(out, in + kw, ow * sizeof(T));  // a fixed size, copied inline (no memmove call)
+            else if constexpr (S == 1)
               std::copy(in + (cb + kw - P), in + (ce + kw - P), out + cb);
             else
               for (std::size_t o = cb; o < ce; ++o) out[o] = in[o * S + kw - P];

@@ -3,8 +3,11 @@
 // go to a temporary file next to the target, which is synced, renamed over the target, and
 // the directory synced. On any failure the temporary file is removed, the previous file is
 // unchanged, and strata::io_error names the file and the OS error. Checkpoints, tables and
-// plots' data are written this way.
+// plots' data are written this way. A process killed between creating its temporary file and
+// renaming it cannot remove it; the next write of the same file does (temporary files of
+// processes that no longer run).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -85,6 +89,32 @@ inline void sync_directory(const std::filesystem::path& file) {
     throw_os(file, "written, but its directory could not be synced (fsync): the file may not survive a crash", errno);
 }
 
+/// Removes the temporary files of `file` (`.<name>.tmp-<pid>-<n>`) whose process no longer
+/// runs: those a kill left behind. Another live process's file, or one whose pid cannot be
+/// checked (kill(pid, 0) fails other than with ESRCH), stays. Best effort: errors are ignored.
+inline void remove_stale_temporaries(const std::filesystem::path& file) noexcept {
+  try {
+    const std::string prefix = "." + file.filename().string() + ".tmp-";
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(directory_of(file), ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+      // <pid>-<n>, digits only
+      const std::string_view rest = std::string_view(name).substr(prefix.size());
+      const auto dash = rest.find('-');
+      const auto digits = [](std::string_view v) {
+        return !v.empty() && v.size() <= 18 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+      };
+      if (dash == std::string_view::npos || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) continue;
+      const long long pid = std::stoll(std::string(rest.substr(0, dash)));
+      if (pid <= 0 || pid == ::getpid() || pid > std::numeric_limits<pid_t>::max()) continue;
+      if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      ::unlink(it->path().c_str());
+    }
+  } catch (...) {
+  }
+}
+
 }  // namespace detail
 
 /// Replaces `file` by the concatenation of `pieces`, atomically (see the top of this file).
@@ -123,6 +153,7 @@ inline void write_file_atomically(const std::filesystem::path& file, std::span<c
   if (::rename(tmp.c_str(), file.c_str()) != 0) fail("cannot rename the temporary file over it");
   guard.committed = true;
   detail::sync_directory(file);
+  detail::remove_stale_temporaries(file);
 }
 
 /// The same for one piece of text.

@@ -1,0 +1,106 @@
+// backend/cpu_gemm.hpp: every path of the shared product (one column, tiny sizes, the blocked
+// GEMM single- and multi-threaded) for each storage-order pair, with leading dimensions larger
+// than the matrices, against a plain triple loop in double.
+#include <catch2/catch.hpp>
+#include <strata/backend/cpu_gemm.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Index = Eigen::Index;
+
+// Element (i, j) of a matrix stored column- or row-major with leading dimension ld.
+template <class T>
+T& at(std::vector<T>& v, bool row, Index ld, Index i, Index j) {
+  return v[static_cast<std::size_t>(row ? i * ld + j : i + j * ld)];
+}
+
+template <class T>
+std::vector<T> filled(std::size_t n, std::uint32_t seed) {
+  std::vector<T> v(n);
+  for (auto& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = static_cast<T>(static_cast<double>(seed >> 8) / double(1u << 24) - 0.5);
+  }
+  return v;
+}
+
+template <bool ARow, bool BRow, class T>
+void check_product(Index m, Index n, Index k, bool accumulate) {
+  const Index pad = 3;  // leading dimensions past the matrices: strided views
+  const Index lda = (ARow ? k : m) + pad, ldb = (BRow ? n : k) + pad, ldc = m + pad;
+  auto a = filled<T>(static_cast<std::size_t>(lda * (ARow ? m : k)), 1u);
+  auto b = filled<T>(static_cast<std::size_t>(ldb * (BRow ? k : n)), 2u);
+  auto c = filled<T>(static_cast<std::size_t>(ldc * n), 3u);
+  const auto c0 = c;
+  strata::backend::cpu_kernels::gemm<ARow, BRow>(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, accumulate);
+  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  // The worst element relative to its tolerance, and whether the padding rows were left alone.
+  double worst = 0;
+  Index wi = 0, wj = 0;
+  bool padding_kept = true;
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < ldc; ++i) {
+      const T got = at(c, false, ldc, i, j);
+      const T before = c0[static_cast<std::size_t>(i + j * ldc)];
+      if (i >= m) {
+        padding_kept = padding_kept && got == before;
+        continue;
+      }
+      double want = accumulate ? static_cast<double>(before) : 0.0;
+      double scale = std::abs(want);
+      for (Index p = 0; p < k; ++p) {
+        const double t = static_cast<double>(at(a, ARow, lda, i, p)) * static_cast<double>(at(b, BRow, ldb, p, j));
+        want += t;
+        scale += std::abs(t);
+      }
+      const double r = std::abs(static_cast<double>(got) - want) / (tol * (scale + 1.0));
+      if (!(r <= worst)) {  // NaN counts as worst
+        worst = r;
+        wi = i;
+        wj = j;
+      }
+    }
+  INFO("m=" << m << " n=" << n << " k=" << k << " ARow=" << ARow << " BRow=" << BRow << " accumulate=" << accumulate
+            << ": worst element (" << wi << ", " << wj << ") at " << worst << " x its tolerance");
+  CHECK(worst <= 1.0);
+  CHECK(padding_kept);
+}
+
+template <class T>
+void check_all_orders(Index m, Index n, Index k, bool accumulate) {
+  check_product<false, false, T>(m, n, k, accumulate);
+  check_product<true, false, T>(m, n, k, accumulate);
+  check_product<false, true, T>(m, n, k, accumulate);
+  check_product<true, true, T>(m, n, k, accumulate);
+}
+
+}  // namespace
+
+TEST_CASE("gemm equals the triple loop on every path, storage order and leading dimension", "[backend][gemm]") {
+  struct Size {
+    Index m, n, k;
+  };
+  // one column (matrix-vector), one row, tiny (coefficient loop), blocked GEMM (Eigen's
+  // kernels, split across threads when large enough), and sizes that are not multiples of
+  // the kernel's register blocks.
+  const Size sizes[] = {{7, 1, 5},  {64, 1, 300}, {1, 9, 13},   {3, 4, 5},    {2, 2, 2},
+                        {33, 17, 9}, {121, 64, 288}, {9, 128, 576}, {300, 200, 150}};
+  for (const auto& s : sizes)
+    for (bool accumulate : {false, true}) {
+      check_all_orders<float>(s.m, s.n, s.k, accumulate);
+      check_all_orders<double>(s.m, s.n, s.k, accumulate);
+    }
+}
+
+TEST_CASE("gemm with an empty inner dimension writes zeros or leaves C, and empty C is a no-op", "[backend][gemm]") {
+  for (bool accumulate : {false, true}) {
+    check_all_orders<float>(5, 4, 0, accumulate);
+    check_all_orders<float>(0, 4, 3, accumulate);
+    check_all_orders<float>(5, 0, 3, accumulate);
+  }
+}

@@ -40,7 +40,7 @@ std::string fit_checkpoint(const TempDir& dir) {
   fit(model, d, d,
       {.epochs = 2, .batch_size = 8, .progress = Progress::none, .early_stopping = {.patience = 5},
        .checkpoint = checkpoints(model, file)});
-  return slurp(file);
+  return read_file(file);
 }
 
 std::uint64_t header_length(const std::string& b) {

@@ -61,7 +61,7 @@ TEST_CASE("A checkpoint saved on a full disk fails naming the file and the cause
   M model({.seed = 1});
   train_steps(model, 2);
   save_checkpoint(model, file);
-  const std::string before = slurp(file);
+  const std::string before = read_file(file);
   const auto params_before = params_of(model);
   train_steps(model, 3);  // the state the failing saves try to write
   REQUIRE(params_of(model) != params_before);
@@ -79,7 +79,7 @@ TEST_CASE("A checkpoint saved on a full disk fails naming the file and the cause
     REQUIRE(o.threw);
     CHECK_THAT(o.text, Catch::Contains("ckpt.safetensors") && Catch::Contains("cannot write") &&
                            Catch::Contains("File too large") && Catch::Contains("any previous file is unchanged"));
-    CHECK(slurp(file) == before);
+    CHECK(read_file(file) == before);
     CHECK(dir.entries() == std::vector<std::string>{"ckpt.safetensors"});  // the temporary file is gone
   }
   // The checkpoint that survived loads, with the parameters it was saved with.
@@ -106,7 +106,7 @@ TEST_CASE("A journal append on a full disk fails naming the journal: the records
     experiment::Journal j(file);
     for (int i = 0; i < 3; ++i) j.append(record(i));
   }
-  const std::string before = slurp(file);
+  const std::string before = read_file(file);
   const auto lines_before = complete_lines(before);
   REQUIRE(lines_before.size() == 3);
 
@@ -119,7 +119,7 @@ TEST_CASE("A journal append on a full disk fails naming the journal: the records
     REQUIRE(o.threw);
     CHECK_THAT(o.text, Catch::Contains("sweep.jsonl") && Catch::Contains("only 10 of") &&
                            Catch::Contains("is the disk full?") && Catch::Contains("removed by the next append"));
-    const std::string after = slurp(file);
+    const std::string after = read_file(file);
     CHECK(after.size() == before.size() + 10);
     CHECK(after.compare(0, before.size(), before) == 0);  // the earlier records, byte for byte
     experiment::Journal j(file);
@@ -133,7 +133,7 @@ TEST_CASE("A journal append on a full disk fails naming the journal: the records
     records = reopened.load();
     CHECK(records.size() == 4);
     CHECK(reopened.warnings().empty());
-    const auto lines = complete_lines(slurp(file));
+    const auto lines = complete_lines(read_file(file));
     REQUIRE(lines.size() == 4);
     CHECK(std::equal(lines_before.begin(), lines_before.end(), lines.begin()));
   }
@@ -146,7 +146,7 @@ TEST_CASE("A journal append on a full disk fails naming the journal: the records
     REQUIRE(o.threw);
     CHECK_THAT(o.text, Catch::Contains("sweep.jsonl") && Catch::Contains("cannot append a record") &&
                            Catch::Contains("File too large"));
-    CHECK(slurp(file) == before);
+    CHECK(read_file(file) == before);
     experiment::Journal j(file);
     CHECK(j.load().size() == 3);
     CHECK(j.warnings().empty());
@@ -192,7 +192,7 @@ TEST_CASE("On a file system that is really full (ENOSPC), checkpoint and journal
       j.append(record(0));
       j.append(record(1));
     }
-    const std::string ckpt_before = slurp(file), journal_before = slurp(journal);
+    const std::string ckpt_before = read_file(file), journal_before = read_file(journal);
     nlohmann::json report;
     report["fill_errno"] = fill_up(small);
     try {
@@ -207,7 +207,7 @@ TEST_CASE("On a file system that is really full (ENOSPC), checkpoint and journal
     } catch (const io_error& e) {
       report["journal_error"] = e.what();
     }
-    report["checkpoint_unchanged"] = slurp(file) == ckpt_before;
+    report["checkpoint_unchanged"] = read_file(file) == ckpt_before;
     std::vector<std::string> entries;
     for (const auto& e : std::filesystem::directory_iterator(small)) entries.push_back(e.path().filename().string());
     std::sort(entries.begin(), entries.end());
@@ -215,7 +215,7 @@ TEST_CASE("On a file system that is really full (ENOSPC), checkpoint and journal
     M restored({.seed = 9});
     load_checkpoint(restored, file);
     report["restored_equal"] = params_of(restored) == params_before;
-    const std::string journal_after = slurp(journal);
+    const std::string journal_after = read_file(journal);
     report["journal_prefix_unchanged"] = journal_after.compare(0, journal_before.size(), journal_before) == 0;
     experiment::Journal j(journal);
     report["journal_records"] = j.load().size();

@@ -52,7 +52,7 @@ Reference reference_sweep(const TempDir& dir) {
 /// Keys of the complete lines of a journal, with the lines.
 std::map<std::string, std::string> lines_by_key(const fs::path& journal) {
   std::map<std::string, std::string> out;
-  for (const auto& line : complete_lines(slurp(journal)))
+  for (const auto& line : complete_lines(read_file(journal)))
     out.emplace(nlohmann::json::parse(line).at("key").get<std::string>(), line);
   return out;
 }
@@ -60,7 +60,7 @@ std::map<std::string, std::string> lines_by_key(const fs::path& journal) {
 /// The journal holds every trial once, as whole lines, with the numbers of the reference,
 /// and each line in `seen` (written before a fault) is still there unchanged.
 void check_final_journal(const fs::path& journal, const Reference& ref, const std::map<std::string, std::string>& seen) {
-  const std::string text = slurp(journal);
+  const std::string text = read_file(journal);
   REQUIRE(!text.empty());
   CHECK(text.back() == '\n');  // no incomplete line left
   const auto lines = complete_lines(text);
@@ -129,7 +129,7 @@ TEST_CASE("A sweep killed at 8 random points and restarted keeps every finished 
   }
   CHECK(landed >= 1);  // usually all 8
   REQUIRE(run_child({"sweep", journal.string(), (dir / "final.json").string(), "2"}, log) == 0);
-  INFO(slurp(log));
+  INFO(read_file(log));
   check_final_journal(journal, ref, seen);
 }
 
@@ -139,10 +139,10 @@ TEST_CASE("A sweep whose journal fills the disk stops with the error and, run ag
   const auto ref = reference_sweep(dir);
   const auto journal = dir / "sweep.jsonl";
   // Room for about two and a half records: the third append comes back short.
-  const std::uint64_t record_bytes = slurp(dir / "reference.jsonl").size() / kTrials;
+  const std::uint64_t record_bytes = read_file(dir / "reference.jsonl").size() / kTrials;
   const int code = run_child({"sweep", journal.string(), (dir / "partial.json").string()}, dir / "full.log",
                              {.file_size = record_bytes * 5 / 2});
-  const std::string full_log = slurp(dir / "full.log");
+  const std::string full_log = read_file(dir / "full.log");
   INFO(full_log);
   CHECK(code == 1);  // the program's error exit, not a crash (nor SIGXFSZ)
   CHECK_THAT(full_log, Catch::Contains("sweep.jsonl") &&
@@ -153,7 +153,7 @@ TEST_CASE("A sweep whose journal fills the disk stops with the error and, run ag
   CHECK(before.size() < kTrials);
 
   REQUIRE(run_child({"sweep", journal.string(), (dir / "final.json").string()}, dir / "log.txt") == 0);
-  CHECK_THAT(slurp(dir / "log.txt"),
+  CHECK_THAT(read_file(dir / "log.txt"),
              Catch::Contains(std::to_string(before.size()) + " of " + std::to_string(kTrials) + " trials already done"));
   check_final_journal(journal, ref, before);
 }
@@ -169,7 +169,7 @@ TEST_CASE("A training with checkpoints killed at 8 random points resumes to the 
                     dir / "straight.log") == 0);
   const double straight_s = seconds_since(t0);
   std::smatch m;
-  const std::string straight_log = slurp(dir / "straight.log");
+  const std::string straight_log = read_file(dir / "straight.log");
   REQUIRE(std::regex_search(straight_log, m, std::regex("resumed_after 0 epochs ([0-9]+)")));
   const std::string epochs = m[1];
 
@@ -193,16 +193,16 @@ TEST_CASE("A training with checkpoints killed at 8 random points resumes to the 
   }
   CHECK(landed >= 1);  // usually all 8
   REQUIRE(run_child({"train", ckpt.string(), "200", out.string()}, log) == 0);
-  INFO(slurp(log));
-  CHECK(slurp(out) == slurp(dir / "straight.bin"));
+  INFO(read_file(log));
+  CHECK(read_file(out) == read_file(dir / "straight.bin"));
 
   // Run once more after the end (a kill after the last checkpoint, before the process
   // exits): the fit that stopped early stays stopped, with the same parameters.
   fs::remove(out);
-  const auto size_before = slurp(log).size();
+  const auto size_before = read_file(log).size();
   REQUIRE(run_child({"train", ckpt.string(), "200", out.string()}, log) == 0);
-  CHECK_THAT(slurp(log).substr(size_before), Catch::Contains("resumed_after " + epochs + " epochs " + epochs));
-  CHECK(slurp(out) == slurp(dir / "straight.bin"));
+  CHECK_THAT(read_file(log).substr(size_before), Catch::Contains("resumed_after " + epochs + " epochs " + epochs));
+  CHECK(read_file(out) == read_file(dir / "straight.bin"));
 
   // A kill inside a checkpoint write leaves its temporary file behind (nothing can remove it
   // on SIGKILL); the next checkpoint written removes it (its process is gone), and every

@@ -8,6 +8,7 @@
 // The forked children run file operations only: libgomp is not fork-safe, so nothing that
 // opens an OpenMP parallel region (training, Eigen products) may run in them.
 #include <catch2/catch.hpp>
+#include "support/temp_dir.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -37,10 +38,7 @@ namespace strata::faults {
 
 namespace fs = std::filesystem;
 
-inline std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
+using testing::read_file;
 
 inline void spill(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

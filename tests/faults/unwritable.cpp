@@ -69,7 +69,7 @@ TEST_CASE("A checkpoint saved into a directory that is not writable fails, and t
   const auto d = tiny_data();
   fit(model, d, {.epochs = 1, .batch_size = 8, .progress = Progress::none});
   save_checkpoint(model, file);
-  const std::string before = slurp(file);
+  const std::string before = read_file(file);
   fit(model, d, {.epochs = 1, .batch_size = 8, .progress = Progress::none});
 
   Outcome o;
@@ -88,7 +88,7 @@ TEST_CASE("A checkpoint saved into a directory that is not writable fails, and t
   REQUIRE(o.threw);
   CHECK_THAT(o.text, Catch::Contains("ckpt.safetensors") && Catch::Contains("cannot create the temporary file") &&
                          Catch::Contains("Permission denied") && Catch::Contains("any previous file is unchanged"));
-  CHECK(slurp(file) == before);
+  CHECK(read_file(file) == before);
   std::vector<std::string> entries;
   for (const auto& e : fs::directory_iterator(sub)) entries.push_back(e.path().filename().string());
   CHECK(entries == std::vector<std::string>{"ckpt.safetensors"});
@@ -107,7 +107,7 @@ TEST_CASE("A journal that cannot be written fails naming it, and its records sta
     j.append(record(0));
     j.append(record(1));
   }
-  const std::string before = slurp(file);
+  const std::string before = read_file(file);
 
   SECTION("the journal file is read-only") {
     Outcome o;
@@ -145,7 +145,7 @@ TEST_CASE("A journal that cannot be written fails naming it, and its records sta
     CHECK_THAT(o.text, Catch::Contains("other.jsonl") && Catch::Contains("Permission denied"));
     CHECK(!fs::exists(sub / "other.jsonl"));
   }
-  CHECK(slurp(file) == before);
+  CHECK(read_file(file) == before);
   experiment::Journal j(file);
   CHECK(j.load().size() == 2);
   CHECK(j.warnings().empty());
@@ -165,5 +165,5 @@ TEST_CASE("fit stops with the error when its checkpoint cannot be written (a pat
   CHECK_THROWS_AS(run(), io_error);
   CHECK_THROWS_WITH(run(), Catch::Contains("notes.txt/ckpt.safetensors") && Catch::Contains("Not a directory") &&
                                Catch::Contains("any previous file is unchanged"));
-  CHECK(slurp(not_a_dir) == "a file, not a directory\n");
+  CHECK(read_file(not_a_dir) == "a file, not a directory\n");
 }

@@ -2,6 +2,7 @@
 // process, and a sweep killed with SIGKILL (twice) and restarted. The child program is
 // tests/programs/child.cpp.
 #include <catch2/catch.hpp>
+#include "support/temp_dir.hpp"
 #include <strata/experiment/journal.hpp>
 
 #include <csignal>
@@ -21,6 +22,7 @@
 extern char** environ;
 
 using namespace strata;
+using strata::testing::read_file;
 namespace fs = std::filesystem;
 
 namespace {
@@ -60,13 +62,8 @@ int run(const std::vector<std::string>& args, const fs::path& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
 std::size_t complete_lines(const fs::path& p) {
-  const auto s = slurp(p);
+  const auto s = read_file(p);
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
 }
 
@@ -79,9 +76,9 @@ TEST_CASE("Training 2 epochs, then resuming in a fresh process for 2 more, equal
   REQUIRE(run({"train", (dir / "straight.safetensors").string(), "4", (dir / "straight.bin").string()}, log) == 0);
   REQUIRE(run({"train", (dir / "ckpt.safetensors").string(), "2", (dir / "half.bin").string()}, log) == 0);
   REQUIRE(run({"train", (dir / "ckpt.safetensors").string(), "4", (dir / "resumed.bin").string()}, log) == 0);
-  INFO(slurp(log));
-  CHECK(slurp(log).find("resumed_after 2 epochs 4") != std::string::npos);
-  const auto a = slurp(dir / "straight.bin"), b = slurp(dir / "resumed.bin"), half = slurp(dir / "half.bin");
+  INFO(read_file(log));
+  CHECK(read_file(log).find("resumed_after 2 epochs 4") != std::string::npos);
+  const auto a = read_file(dir / "straight.bin"), b = read_file(dir / "resumed.bin"), half = read_file(dir / "half.bin");
   REQUIRE(!a.empty());
   CHECK(a == b);
   CHECK(a != half);
@@ -103,7 +100,7 @@ TEST_CASE("A sweep killed with SIGKILL twice and restarted keeps every finished 
     ::kill(pid, SIGKILL);
     const int status = wait_for(pid);
     REQUIRE(WIFSIGNALED(status));
-    const auto text = slurp(journal);
+    const auto text = read_file(journal);
     std::size_t start = 0;
     for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
       const auto line = text.substr(start, end - start);
@@ -122,7 +119,7 @@ TEST_CASE("A sweep killed with SIGKILL twice and restarted keeps every finished 
   for (const auto& r : records) keys.insert(r.key);
   CHECK(keys.size() == 12);  // none duplicated
   // Trials finished before a kill are in the journal exactly as they were written.
-  const auto text = slurp(journal);
+  const auto text = read_file(journal);
   for (const auto& [key, line] : finished_before_kill) CHECK(text.find(line + "\n") != std::string::npos);
   // And every trial has the numbers of the uninterrupted sweep.
   std::map<std::string, experiment::TrialRecord> ref;

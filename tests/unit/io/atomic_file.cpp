@@ -12,14 +12,11 @@
 #include <string>
 
 using namespace strata;
+using strata::testing::read_file;
 using strata::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 void touch(const fs::path& p) { std::ofstream(p) << "partial"; }
 // The pid of a process that has exited and been reaped.
 pid_t dead_pid() {
@@ -47,7 +44,7 @@ TEST_CASE("An atomic write removes the temporary files of processes that no long
   for (const auto& p : {stale, stale2, live, own, other_file, not_ours, not_ours2}) touch(p);
 
   io::write_file_atomically(file, "new contents");
-  CHECK(slurp(file) == "new contents");
+  CHECK(read_file(file) == "new contents");
   CHECK(!fs::exists(stale));
   CHECK(!fs::exists(stale2));
   CHECK(fs::exists(live));        // another process that runs may be writing it
@@ -62,7 +59,7 @@ TEST_CASE("Atomic writes leave nothing but the file in its folder", "[io][atomic
   const auto file = dir.path / "table.md";
   io::write_file_atomically(file, "one");
   io::write_file_atomically(file, "two");
-  CHECK(slurp(file) == "two");
+  CHECK(read_file(file) == "two");
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
   CHECK(entries == 1);  // no temporary file left by a successful write

@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using strata::testing::read_file;
 using strata::testing::TempDir;
 
 std::span<const unsigned char> bytes_of(std::string_view s) {
@@ -45,11 +46,6 @@ std::span<const std::byte> as_bytes(const std::string& s) { return std::as_bytes
 std::string nested(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 fs::path regressions_dir() { return fs::path(STRATA_TEST_DATA_DIR) / ".." / "fuzz" / "regressions"; }
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 }  // namespace
 

@@ -27,12 +27,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using strata::testing::read_file;
 using strata::testing::TempDir;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::span<const unsigned char> bytes_of(const std::string& s) {
   return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};

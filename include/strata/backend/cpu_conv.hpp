@@ -370,52 +370,90 @@ struct CpuConvKernels {
 
   // ---- Pooling (no padding, floor mode: PyTorch's MaxPool2d / AvgPool2d defaults) ----------
 
-  /// y = max over each K x K window, and the index in its plane of the element chosen,
-  /// stored as a T in `argmax` (one per output). Ties and NaN as PyTorch's CPU kernel:
-  /// scanning the window in row-major order, a value replaces the running maximum when it is
-  /// greater or NaN, so the first of equal maxima wins and a NaN propagates. Branch-free
-  /// (selects, not branches: on real data a branch per element mispredicts half the time,
-  /// which made this pooling 6x slower).
+  /// y = max over each K x K window, as PyTorch's CPU kernel computes it: the window scanned
+  /// in row-major order from -inf, a value replacing the running maximum when it is greater
+  /// or NaN (so a NaN propagates). The scan runs along each output row, vectorised across
+  /// output columns. No index of the chosen element is stored: backward runs the scan again.
+  /// (Storing one per output made this pass 5-8x slower: the index select chain did not
+  /// vectorise.)
   template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, class T>
-  static void max_pool_forward(const T* x, T* y, T* argmax, std::size_t batch) {
+  static void max_pool_forward(const T* x, T* y, std::size_t batch) {
     using G = WindowGeometry<C, H, W, K, S, 0>;
-    static_assert(H * W <= (std::size_t{1} << 24), "MaxPool: image planes of up to 2^24 pixels (indices kept as float)");
+    constexpr std::size_t ow_n = G::out_w;
     parallel_for(batch * C, batch * C * G::positions * K * K, [&](std::size_t plane) {
       const T* in = x + plane * H * W;
       T* out = y + plane * G::positions;
-      T* at = argmax + plane * G::positions;
-      for (std::size_t oh = 0; oh < G::out_h; ++oh)
-        for (std::size_t ow = 0; ow < G::out_w; ++ow) {
-          T m = -std::numeric_limits<T>::infinity();
-          std::size_t best = oh * S * W + ow * S;
-          bool seen_nan = false;
-          for (std::size_t kh = 0; kh < K; ++kh)
+      for (std::size_t oh = 0; oh < G::out_h; ++oh) {
+        T* o = out + oh * ow_n;
+        std::fill(o, o + ow_n, -std::numeric_limits<T>::infinity());
+        for (std::size_t kh = 0; kh < K; ++kh) {
+          const T* r = in + (oh * S + kh) * W;
+          for (std::size_t ow = 0; ow < ow_n; ++ow) {
+            T m = o[ow];
+#pragma GCC unroll 16
             for (std::size_t kw = 0; kw < K; ++kw) {
-              const std::size_t i = (oh * S + kh) * W + ow * S + kw;
-              const T v = in[i];
-              const bool is_nan = v != v;
-              const bool take = is_nan | (!seen_nan & (v > m));
-              best ^= (best ^ i) & (std::size_t{0} - static_cast<std::size_t>(take));
-              m = m < v ? v : m;
-              seen_nan |= is_nan;
+              const T v = r[ow * S + kw];
+              m = v > m ? v : m;
+              m = v != v ? v : m;
             }
-          out[oh * G::out_w + ow] = seen_nan ? std::numeric_limits<T>::quiet_NaN() : m;
-          at[oh * G::out_w + ow] = static_cast<T>(best);
+            o[ow] = m;
+          }
         }
+      }
     });
   }
 
-  /// dx = dy routed to each window's chosen element (the `argmax` forward stored); windows
-  /// that overlap add up, in output order. Overwrites dx.
+  /// dx = dy routed to each window's chosen element: forward's scan run again, keeping the
+  /// tap where the maximum was last replaced (the first of equal maxima, the last NaN, as
+  /// PyTorch). Windows that overlap add up, in output order. Overwrites dx.
   template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, class T>
-  static void max_pool_backward(const T* argmax, const T* dy, T* dx, std::size_t batch) {
+  static void max_pool_backward(const T* x, const T* dy, T* dx, std::size_t batch) {
     using G = WindowGeometry<C, H, W, K, S, 0>;
-    parallel_for(batch * C, batch * C * (G::positions + H * W), [&](std::size_t plane) {
-      const T* at = argmax + plane * G::positions;
+    constexpr std::size_t ow_n = G::out_w;
+    static_assert(K * K <= std::size_t{1} << 30, "MaxPool: window too large");
+    parallel_for(batch * C, batch * C * (G::positions * K * K + H * W), [&](std::size_t plane) {
+      const T* in = x + plane * H * W;
       const T* g = dy + plane * G::positions;
       T* d = dx + plane * H * W;
-      std::fill(d, d + H * W, T(0));
-      for (std::size_t o = 0; o < G::positions; ++o) d[static_cast<std::size_t>(at[o])] += g[o];
+      if constexpr (S != K) std::fill(d, d + H * W, T(0));
+      for (std::size_t oh = 0; oh < G::out_h; ++oh) {
+        T m[ow_n];
+        int tap[ow_n];  // the chosen element of window (oh, ow) as kh * K + kw
+        std::fill(m, m + ow_n, -std::numeric_limits<T>::infinity());
+        std::fill(tap, tap + ow_n, 0);
+        for (std::size_t kh = 0; kh < K; ++kh) {
+          const T* r = in + (oh * S + kh) * W;
+          for (std::size_t ow = 0; ow < ow_n; ++ow) {
+            T mm = m[ow];
+            int t = tap[ow];
+#pragma GCC unroll 16
+            for (std::size_t kw = 0; kw < K; ++kw) {
+              const T v = r[ow * S + kw];
+              t = (v > mm) | (v != v) ? static_cast<int>(kh * K + kw) : t;
+              mm = (v > mm) | (v != v) ? v : mm;
+            }
+            m[ow] = mm;
+            tap[ow] = t;
+          }
+        }
+        const T* go = g + oh * ow_n;
+        if constexpr (S == K) {  // the windows tile the image: every pixel written once
+          for (std::size_t kh = 0; kh < K; ++kh) {
+            T* row = d + (oh * S + kh) * W;
+            for (std::size_t ow = 0; ow < ow_n; ++ow) {
+              const T gv = go[ow];
+              const int tv = tap[ow];
+#pragma GCC unroll 16
+              for (std::size_t kw = 0; kw < K; ++kw) row[ow * S + kw] = tv == static_cast<int>(kh * K + kw) ? gv : T(0);
+            }
+            std::fill(row + ow_n * S, row + W, T(0));  // columns no window covers (floor mode)
+          }
+        } else {
+          for (std::size_t ow = 0; ow < ow_n; ++ow)
+            d[(oh * S + static_cast<std::size_t>(tap[ow]) / K) * W + ow * S + static_cast<std::size_t>(tap[ow]) % K] += go[ow];
+        }
+      }
+      if constexpr (S == K) std::fill(d + G::out_h * S * W, d + H * W, T(0));  // rows no window covers
     });
   }
 

@@ -45,22 +45,19 @@ struct PoolLayerBase {
   }
 };
 
-/// The maximum of each window. Forward keeps, in the layer's scratch, the index of each
-/// window's chosen element (the first maximum in row-major order, PyTorch's choice for
-/// ties); backward routes the output gradient there.
+/// The maximum of each window. No scratch: backward finds each window's chosen element (the
+/// first maximum in row-major order, PyTorch's choice for ties; the last NaN when the
+/// maximum is NaN) again from the layer's input, and routes the gradient there.
 template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S>
 struct MaxPoolLayer : PoolLayerBase<C, H, W, K, S> {
-  using OutputShape = typename PoolLayerBase<C, H, W, K, S>::OutputShape;
-  /// One argmax index (stored as a scalar) per output.
-  static constexpr std::size_t scratch_per_sample = OutputShape::size;
   static std::string name() { return "MaxPool" + MaxPoolLayer::args(); }
   template <class T, class B>
   static void forward(const T*, const T* x, T* y, Context<T, B>& ctx) {
-    B::template max_pool_forward<C, H, W, K, S>(x, y, ctx.scratch, ctx.batch);
+    B::template max_pool_forward<C, H, W, K, S>(x, y, ctx.batch);
   }
   template <class T, class B>
-  static void backward(const T*, T*, const T*, const T*, const T* dy, T* dx, Context<T, B>& ctx) {
-    if (dx != nullptr) B::template max_pool_backward<C, H, W, K, S>(ctx.scratch, dy, dx, ctx.batch);
+  static void backward(const T*, T*, const T* x, const T*, const T* dy, T* dx, Context<T, B>& ctx) {
+    if (dx != nullptr) B::template max_pool_backward<C, H, W, K, S>(x, dy, dx, ctx.batch);
   }
 };
 

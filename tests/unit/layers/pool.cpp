@@ -20,7 +20,7 @@ static_assert(Sequential<Input<2, 4, 4>, MaxPool<1, 2>>::output_shape == Shape<2
 static_assert(Sequential<Input<7, 5, 3>, GlobalAvgPool>::output_shape == Shape<7>{});
 static_assert(Sequential<Input<7, 5, 3>, GlobalAvgPool, Dense<2>>::parameter_count == 16);
 static_assert(Sequential<Input<7, 5, 6>, MaxPool<2>, AvgPool<2>>::output_shape == Shape<7, 1, 1>{});
-static_assert(Sequential<Input<7, 5, 4>, MaxPool<2>>::Layer<0>::scratch_per_sample == 7 * 2 * 2);  // an argmax per output
+static_assert(Sequential<Input<7, 5, 4>, MaxPool<2>>::Layer<0>::scratch_per_sample == 0);  // backward needs only x and y
 static_assert(Sequential<Input<7, 5, 4>, AvgPool<2>>::Layer<0>::scratch_per_sample == 0);
 }  // namespace
 
@@ -135,4 +135,97 @@ TEST_CASE("Pooling: a batch gives the outputs of its samples run one at a time",
   Columns<float, 324> x = Columns<float, 324>::Random(324, 64);
   const Columns<float, 4> all = net.forward(x);
   for (Eigen::Index j = 0; j < x.cols(); ++j) CHECK(net.forward(x.col(j).data(), 1) == all.col(j));
+}
+
+namespace {
+/// Equal, with the same sign for zeros; any NaN equals any NaN.
+bool same_value(float a, float b) {
+  return std::isnan(a) ? std::isnan(b) : a == b && std::signbit(a) == std::signbit(b);
+}
+
+/// PyTorch's CPU max-pool loop, written out: the output and the plane index of the element
+/// each window's gradient goes to.
+template <std::size_t H, std::size_t W, std::size_t K, std::size_t S>
+void reference_max_pool(const float* x, float* y, std::size_t* chosen) {
+  constexpr std::size_t oh_n = (H - K) / S + 1, ow_n = (W - K) / S + 1;
+  for (std::size_t oh = 0; oh < oh_n; ++oh)
+    for (std::size_t ow = 0; ow < ow_n; ++ow) {
+      float m = -std::numeric_limits<float>::infinity();
+      std::size_t at = oh * S * W + ow * S;
+      for (std::size_t kh = 0; kh < K; ++kh)
+        for (std::size_t kw = 0; kw < K; ++kw) {
+          const std::size_t i = (oh * S + kh) * W + ow * S + kw;
+          if (x[i] > m || std::isnan(x[i])) {
+            m = x[i];
+            at = i;
+          }
+        }
+      y[oh * ow_n + ow] = m;
+      chosen[oh * ow_n + ow] = at;
+    }
+}
+
+/// Random planes drawn from a few values (many ties), with NaN, +-0 and -inf sprinkled in:
+/// MaxPool's output and input gradient equal the reference loop's, bit for bit.
+template <std::size_t H, std::size_t W, std::size_t K, std::size_t S>
+void check_against_reference() {
+  using Net = Sequential<Input<3, H, W>, MaxPool<K, S>>;
+  constexpr std::size_t in = 3 * H * W, out = Net::output_shape.size, plane_out = out / 3;
+  Network<Net, float> net(0);
+  Rng rng(H * 100 + W * 10 + K + S);
+  const float pool[] = {-1.0f, 0.0f, -0.0f, 2.0f, 2.0f, 3.5f, -std::numeric_limits<float>::infinity(),
+                        std::numeric_limits<float>::quiet_NaN()};
+  Columns<float, in> x(in, 4);
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    const auto r = rng.next();
+    x.data()[i] = (r % 16 == 0) ? pool[(r >> 8) % 8] : pool[(r >> 8) % 6];  // NaN and -inf are rarer
+  }
+  const Columns<float, out> y = net.forward(x);
+  auto g = net.output_gradient();
+  for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = static_cast<float>(i % 97) + 1.0f;
+  Columns<float, in> dx(in, 4);
+  net.backward(dx.data());
+  for (Eigen::Index j = 0; j < 4; ++j)
+    for (std::size_t c = 0; c < 3; ++c) {
+      float ry[plane_out];
+      std::size_t at[plane_out];
+      reference_max_pool<H, W, K, S>(x.col(j).data() + c * H * W, ry, at);
+      std::vector<float> rdx(H * W, 0.0f);
+      for (std::size_t o = 0; o < plane_out; ++o) rdx[at[o]] += g(static_cast<Eigen::Index>(c * plane_out + o), j);
+      for (std::size_t o = 0; o < plane_out; ++o) {
+        const float got = y(static_cast<Eigen::Index>(c * plane_out + o), j);
+        INFO("K " << K << " S " << S << " sample " << j << " channel " << c << " output " << o);
+        CHECK(same_value(got, ry[o]));
+      }
+      for (std::size_t i = 0; i < H * W; ++i) {
+        INFO("K " << K << " S " << S << " sample " << j << " channel " << c << " pixel " << i);
+        CHECK(dx(static_cast<Eigen::Index>(c * H * W + i), j) == rdx[i]);
+      }
+    }
+}
+}  // namespace
+
+TEST_CASE("MaxPool equals PyTorch's loop on ties, signed zeros, -inf and NaN, for tiling, overlapping and gapped windows",
+          "[unit][layers][pool]") {
+  check_against_reference<8, 8, 2, 2>();    // tiling
+  check_against_reference<9, 11, 2, 2>();   // tiling, floor mode leaves a row and a column
+  check_against_reference<7, 7, 3, 3>();    // tiling, K = 3
+  check_against_reference<7, 9, 3, 2>();    // overlapping
+  check_against_reference<6, 6, 2, 1>();    // overlapping, stride 1
+  check_against_reference<9, 9, 2, 3>();    // gaps between windows
+  check_against_reference<5, 5, 1, 1>();    // identity
+}
+
+TEST_CASE("MaxPool sends the gradient of a NaN window to its last NaN, as PyTorch", "[unit][layers][pool]") {
+  using Net = Sequential<Input<1, 2, 2>, MaxPool<2>>;
+  Network<Net, float> net(0);
+  Columns<float, 4> x(4, 1);
+  x << std::numeric_limits<float>::quiet_NaN(), 5, std::numeric_limits<float>::quiet_NaN(), 7;
+  CHECK(std::isnan(net.forward(x)(0, 0)));
+  net.output_gradient() << 3;
+  Columns<float, 4> dx(4, 1);
+  net.backward(dx.data());
+  CHECK(dx(0) == 0);
+  CHECK(dx(2) == 3);
+  CHECK(dx.sum() == 3);
 }

@@ -71,7 +71,9 @@ TEST_CASE("gradcheck: Conv2D same padding keeps the image size", "[gradcheck][co
 
 TEST_CASE("gradcheck: Conv2D on every CPU kernel path", "[gradcheck][conv]") {
   // ConvPlan: one GEMM per sample from 64 output positions (10x10 here), one GEMM per batch
-  // below; direct weight gradient for patches of <= 16 taps (1x3x3 here).
+  // below, and dot products of weight rows and position-major columns for at most 16
+  // positions in the batch (Batched at batch 1); direct weight gradient for patches of
+  // <= 16 taps (1x3x3 here).
   using PerSample = Sequential<Input<3, 10, 10>, Conv2D<4, 3, 1, 1>>;
   using PerSampleFewTaps = Sequential<Input<1, 10, 10>, Conv2D<3, 3>>;
   using Batched = Sequential<Input<4, 5, 5>, Conv2D<5, 3>>;
@@ -81,6 +83,8 @@ TEST_CASE("gradcheck: Conv2D on every CPU kernel path", "[gradcheck][conv]") {
   static_assert(backend::cpu_kernels::ConvPlan<1, 10, 10, 3, 3, 1, 0>::gemm_per_sample);
   static_assert(backend::cpu_kernels::ConvPlan<1, 10, 10, 3, 3, 1, 0>::direct_weight_gradient);
   static_assert(!backend::cpu_kernels::ConvPlan<4, 5, 5, 5, 3, 1, 0>::gemm_per_sample);
+  static_assert(backend::cpu_kernels::ConvPlan<4, 5, 5, 5, 3, 1, 0>::rows_kernel(1));
+  static_assert(!backend::cpu_kernels::ConvPlan<4, 5, 5, 5, 3, 1, 0>::rows_kernel(2));
   static_assert(!backend::cpu_kernels::ConvPlan<1, 4, 4, 3, 3, 1, 1>::gemm_per_sample);
   static_assert(backend::cpu_kernels::ConvPlan<1, 4, 4, 3, 3, 1, 1>::direct_weight_gradient);
   for (const std::size_t batch : {1, 2, 7}) {

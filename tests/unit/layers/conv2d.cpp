@@ -217,6 +217,12 @@ TEST_CASE("Conv2D kernels match the definition: stride, padding, kernel sizes", 
   check_kernels<4, 4, 4, 5, 3, 1, 3>(2);   // padding larger than the kernel reach: zero border outputs
   check_kernels<5, 12, 11, 6, 3, 1, 0>(1); // batch 1, 110 positions (per-sample GEMM)
   check_kernels<8, 10, 10, 4, 3, 1, 1>(5); // 100 positions (per-sample GEMM) with padding
+  // At most 16 positions in the batch: weight rows times position-major columns (gemm_rows).
+  static_assert(backend::cpu_kernels::ConvPlan<16, 5, 5, 9, 3, 1, 0>::rows_kernel(1));
+  static_assert(!backend::cpu_kernels::ConvPlan<16, 5, 5, 9, 3, 1, 0>::rows_kernel(2));
+  check_kernels<16, 5, 5, 9, 3, 1, 0>(1);  // 3x3 positions, 144 taps (whole packets), 9 channels (a partial block)
+  check_kernels<3, 4, 4, 7, 3, 1, 0>(4);   // 2x2 positions x 4 samples, 27 taps (a partial packet)
+  check_kernels<2, 3, 3, 5, 3, 2, 1>(3);   // stride 2 and padding: 2x2 positions, zeros in the columns
 }
 
 TEST_CASE("Conv2D: a batch gives the outputs of its samples run one at a time", "[unit][layers][conv]") {
@@ -227,6 +233,16 @@ TEST_CASE("Conv2D: a batch gives the outputs of its samples run one at a time", 
   for (Eigen::Index j = 0; j < x.cols(); ++j) {
     const auto one = net.forward(x.col(j).data(), 1);
     CHECK((one - all.col(j)).cwiseAbs().maxCoeff() < 1e-5f);
+  }
+  // 3x3 outputs: a batch of 1 takes gemm_rows, a batch of 6 one GEMM over the batch.
+  using Small = Sequential<Input<24, 5, 5>, Conv2D<10, 3>>;
+  static_assert(backend::cpu_kernels::ConvPlan<24, 5, 5, 10, 3, 1, 0>::rows_kernel(1));
+  Network<Small> small(6);
+  Columns<float, 600> xs = Columns<float, 600>::Random(600, 6);
+  const Columns<float, 90> ys = small.forward(xs);
+  for (Eigen::Index j = 0; j < xs.cols(); ++j) {
+    const auto one = small.forward(xs.col(j).data(), 1);
+    CHECK((one - ys.col(j)).cwiseAbs().maxCoeff() < 1e-5f);
   }
 }
 

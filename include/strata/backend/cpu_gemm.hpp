@@ -16,6 +16,7 @@
 // blocking as the expression, so results (and their dependence on the thread count only)
 // are unchanged; a single column runs Eigen's matrix-vector product, as the expression did.
 #include <Eigen/Core>
+#include <algorithm>
 
 namespace strata::backend::cpu_kernels {
 
@@ -71,7 +72,7 @@ namespace gemm_detail {
 /// of B, RM * RN packet accumulators along k, reduced at the end (the last k % packet
 /// entries added in scalar order).
 template <int RM, int RN, class T>
-inline void rows_tile(Eigen::Index k, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T* c,
+[[gnu::noinline]] void rows_tile(Eigen::Index k, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T* c,
                       Eigen::Index ldc, const T* bias) {
   namespace ei = Eigen::internal;
   using P = typename ei::packet_traits<T>::type;
@@ -125,6 +126,83 @@ void gemm_rows(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, Eigen
   Eigen::Index i = 0;
   for (; i + RM <= m; i += RM) row_block.template operator()<RM>(i);
   for (int r = 0; r < RM - 1 && i < m; ++r, ++i) row_block.template operator()<1>(i);
+}
+
+namespace gemm_detail {
+/// An RM x (RV packets) block of C = A B + bias with A's entries broadcast and B's rows
+/// loaded a packet at a time; `cols` of the block's columns are stored (the rest of the last
+/// packet is computed from B's row padding and dropped). Out of line: inlined into a
+/// caller's loop, GCC 12 kept the accumulators in memory (2x slower).
+template <int RM, int RV, class T>
+[[gnu::noinline]] void broadcast_tile(Eigen::Index k, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T* c,
+                           Eigen::Index ldc, Eigen::Index cols, const T* bias) {
+  namespace ei = Eigen::internal;
+  using P = typename ei::packet_traits<T>::type;
+  constexpr Eigen::Index L = ei::packet_traits<T>::size;
+  P acc[RM][RV];
+  for (int i = 0; i < RM; ++i)
+    for (int v = 0; v < RV; ++v) acc[i][v] = ei::pset1<P>(T(0));
+  for (Eigen::Index p = 0; p < k; ++p) {
+    P bv[RV];
+    for (int v = 0; v < RV; ++v) bv[v] = ei::ploadu<P>(b + p * ldb + v * L);
+    for (int i = 0; i < RM; ++i) {
+      const P av = ei::pset1<P>(a[i * lda + p]);
+      for (int v = 0; v < RV; ++v) acc[i][v] = ei::pmadd(av, bv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < RM; ++i)
+    for (int v = 0; v < RV; ++v) {
+      const P r = bias != nullptr ? ei::padd(acc[i][v], ei::pset1<P>(bias[i])) : acc[i][v];
+      const Eigen::Index left = cols - v * L;
+      if (left >= L) {
+        ei::pstoreu(c + i * ldc + v * L, r);
+      } else if (left > 0) {
+        alignas(64) T tmp[L];
+        ei::pstoreu(tmp, r);
+        for (Eigen::Index q = 0; q < L - 1 && q < left; ++q) c[i * ldc + v * L + q] = tmp[q];
+      }
+    }
+}
+}  // namespace gemm_detail
+
+/// Block sizes of gemm_broadcast: rows of C per block (sized to the vector registers:
+/// RM x 2 packet accumulators) and columns per block (2 packets), the units a caller may
+/// split across threads.
+inline constexpr Eigen::Index gemm_broadcast_rows = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 12 : 6;
+template <class T>
+inline constexpr Eigen::Index gemm_broadcast_cols = 2 * Eigen::internal::packet_traits<T>::size;
+/// Every row of B passed to gemm_broadcast must be readable up to the next multiple of this
+/// many scalars past its n columns (padding whose products are dropped).
+inline constexpr Eigen::Index gemm_broadcast_row_pad = 16;
+
+/// C = A B (+ bias per row of C), everything row-major: C m x n (ldc), A m x k (lda), B
+/// k x n (ldb), where each row of B can be read up to a multiple of gemm_broadcast_row_pad.
+/// Each entry of A is broadcast and multiplies a packet of a row of B; no packing. For a
+/// convolution of one image (weights times its im2col columns, the output in channel-major
+/// order) this beats Eigen's GEMM, which packs both operands for a product used once
+/// (digit CNN at batch 1, one thread: 32x9 weights times 9x676 columns and 64x288 times
+/// 288x121; measurements in ConvPlan). Numbers depend only on k and the packet size.
+template <class T>
+void gemm_broadcast(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, Eigen::Index lda, const T* b,
+                    Eigen::Index ldb, T* c, Eigen::Index ldc, const T* bias = nullptr) {
+  using gemm_detail::broadcast_tile;
+  constexpr int RM = static_cast<int>(gemm_broadcast_rows), RV = 2;
+  constexpr Eigen::Index NB = gemm_broadcast_cols<T>;
+  static_assert(gemm_broadcast_row_pad % NB == 0 || NB % gemm_broadcast_row_pad == 0);
+  for (Eigen::Index j = 0; j < n; j += NB) {
+    const Eigen::Index cols = std::min(NB, n - j);
+    Eigen::Index i = 0;
+    for (; i + RM <= m; i += RM)
+      broadcast_tile<RM, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
+                             bias != nullptr ? bias + i : nullptr);
+    // fewer than RM rows left: blocks of 4, then single rows (constant-bound loops)
+    for (int r = 0; r < RM / 4 && i + 4 <= m; ++r, i += 4)
+      broadcast_tile<4, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
+                            bias != nullptr ? bias + i : nullptr);
+    for (int r = 0; r < 3 && i < m; ++r, ++i)
+      broadcast_tile<1, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
+                            bias != nullptr ? bias + i : nullptr);
+  }
 }
 
 }  // namespace strata::backend::cpu_kernels

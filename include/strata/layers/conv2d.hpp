@@ -51,10 +51,12 @@ struct Conv2DLayer {
     else
       return std::array<Segment, 1>{{Segment{0, "weight", 0, weight_count, false, fan_in}.shaped({OC, C, K, K})}};
   }();
-  /// The unfolded input (C*K*K x OH*OW, kept from forward for the weight gradient) and the
-  /// output gradient in channel-major order (OC x OH*OW): what an im2col + GEMM kernel
-  /// needs, so that no kernel allocates during a step.
-  static constexpr std::size_t scratch_per_sample = fan_in * out_height * out_width + OC * out_height * out_width;
+  /// The unfolded input (C*K*K x OH*OW, kept from forward for the weight gradient; rows
+  /// padded to a multiple of 16 positions, which vector kernels read whole) and the output
+  /// gradient in channel-major order (OC x OH*OW): what an im2col + GEMM kernel needs, so
+  /// that no kernel allocates during a step. (The CPU backend's ConvPlan::scratch.)
+  static constexpr std::size_t padded_positions = (out_height * out_width + 15) / 16 * 16;
+  static constexpr std::size_t scratch_per_sample = fan_in * padded_positions + OC * out_height * out_width;
 
   static std::string name() {
     // Appends rather than operator+ chains: GCC 12 warns falsely (-Wrestrict) on those.

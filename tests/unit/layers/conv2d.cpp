@@ -26,7 +26,7 @@ static_assert(Digits::layer_parameter_counts[0] == 32 * 1 * 9 + 32);
 static_assert(Digits::layer_parameter_counts[3] == 64 * 32 * 9 + 64);
 static_assert(Digits::layer_parameter_counts[6] == 128 * 64 * 9 + 128);
 // Conv2D declares the scratch the CPU kernels use: im2col columns and the channel-major output gradient.
-static_assert(Digits::Layer<3>::scratch_per_sample == 32 * 9 * 121 + 64 * 121);
+static_assert(Digits::Layer<3>::scratch_per_sample == 32 * 9 * 128 + 64 * 121);  // column rows padded to 128
 static_assert(Digits::Layer<3>::scratch_per_sample == backend::cpu_kernels::ConvPlan<32, 13, 13, 64, 3, 1, 0>::scratch);
 
 // (H + 2P - K) / S + 1, floor division as torch.nn.Conv2d.
@@ -217,6 +217,14 @@ TEST_CASE("Conv2D kernels match the definition: stride, padding, kernel sizes", 
   check_kernels<4, 4, 4, 5, 3, 1, 3>(2);   // padding larger than the kernel reach: zero border outputs
   check_kernels<5, 12, 11, 6, 3, 1, 0>(1); // batch 1, 110 positions (per-sample GEMM)
   check_kernels<8, 10, 10, 4, 3, 1, 1>(5); // 100 positions (per-sample GEMM) with padding
+  // Conv2D declares the scratch the CPU kernels use.
+  static_assert(Sequential<Input<2, 7, 6>, Conv2D<4, 3, 2, 1>>::Layer<0>::scratch_per_sample ==
+                backend::cpu_kernels::ConvPlan<2, 7, 6, 4, 3, 2, 1>::scratch);
+  // One image with at least 64 positions: weights times its columns (gemm_broadcast).
+  static_assert(backend::cpu_kernels::ConvPlan<5, 12, 11, 6, 3, 1, 0>::broadcast_kernel(1));
+  static_assert(!backend::cpu_kernels::ConvPlan<5, 12, 11, 6, 3, 1, 0>::broadcast_kernel(2));
+  check_kernels<1, 28, 28, 32, 3, 1, 0>(1);   // the digit CNN's first convolution, 676 positions, 9 taps
+  check_kernels<13, 10, 10, 17, 3, 1, 1>(1);  // 100 positions, 117 taps, 17 channels (partial blocks)
   // At most 16 positions in the batch: weight rows times position-major columns (gemm_rows).
   static_assert(backend::cpu_kernels::ConvPlan<16, 5, 5, 9, 3, 1, 0>::rows_kernel(1));
   static_assert(!backend::cpu_kernels::ConvPlan<16, 5, 5, 9, 3, 1, 0>::rows_kernel(2));

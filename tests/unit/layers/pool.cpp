@@ -20,7 +20,7 @@ static_assert(Sequential<Input<2, 4, 4>, MaxPool<1, 2>>::output_shape == Shape<2
 static_assert(Sequential<Input<7, 5, 3>, GlobalAvgPool>::output_shape == Shape<7>{});
 static_assert(Sequential<Input<7, 5, 3>, GlobalAvgPool, Dense<2>>::parameter_count == 16);
 static_assert(Sequential<Input<7, 5, 6>, MaxPool<2>, AvgPool<2>>::output_shape == Shape<7, 1, 1>{});
-static_assert(Sequential<Input<7, 5, 4>, MaxPool<2>>::Layer<0>::scratch_per_sample == 0);  // backward needs only x and y
+static_assert(Sequential<Input<7, 5, 4>, MaxPool<2>>::Layer<0>::scratch_per_sample == 0);  // backward needs only x
 static_assert(Sequential<Input<7, 5, 4>, AvgPool<2>>::Layer<0>::scratch_per_sample == 0);
 }  // namespace
 

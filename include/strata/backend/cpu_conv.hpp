@@ -58,8 +58,10 @@ struct WindowGeometry {
 /// How the CPU backend computes one convolution, chosen at compile time from its sizes by
 /// measurement on the digit CNN (28x28 inputs, batch 50; numbers in docs/design.md, re-run
 /// with bench/bench_layers.cpp):
-///  - always im2col + Eigen GEMM: the direct loops (conv2d_forward_direct, kept as a
+///  - always im2col + a GEMM: the direct loops (conv2d_forward_direct, kept as a
 ///    reference) were 1.6x slower at 1 -> 32 channels and 6-20x slower at 32 -> 64 and 64 -> 128;
+///    Eigen's GEMM, except for the forward pass of very small batches (rows_kernel and
+///    broadcast_kernel below, chosen by batch size at run time);
 ///  - `gemm_per_sample`: one GEMM per sample with OpenMP across samples when a sample has
 ///    many output positions (26x26, 11x11: no transposes, caches stay warm), one GEMM over the
 ///    whole batch when it has few (3x3: per-sample products of 9 rows run at half speed);

@@ -94,7 +94,9 @@ inline void sync_directory(const std::filesystem::path& file) {
 /// checked (kill(pid, 0) fails other than with ESRCH), stays. Best effort: errors are ignored.
 inline void remove_stale_temporaries(const std::filesystem::path& file) noexcept {
   try {
-    const std::string prefix = "." + file.filename().string() + ".tmp-";
+    std::string prefix = ".";  // appended: GCC 12 warns falsely (-Wrestrict) on "." + std::string
+    prefix += file.filename().string();
+    prefix += ".tmp-";
     std::error_code ec;
     for (std::filesystem::directory_iterator it(directory_of(file), ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
@@ -124,7 +126,13 @@ inline void write_file_atomically(const std::filesystem::path& file, std::span<c
   std::filesystem::path tmp;
   detail::Fd out;
   for (int attempt = 0; attempt < 100 && out.fd < 0; ++attempt) {
-    tmp = dir / ("." + file.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(attempt));
+    std::string name = ".";  // appended, as in remove_stale_temporaries
+    name += file.filename().string();
+    name += ".tmp-";
+    name += std::to_string(::getpid());
+    name += '-';
+    name += std::to_string(attempt);
+    tmp = dir / name;
     out.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out.fd < 0 && errno != EEXIST)
       throw_os(file,

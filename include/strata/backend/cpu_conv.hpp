@@ -154,7 +154,10 @@ struct CpuConvKernels {
         for (std::size_t k = 0; k < G::patch; ++k) std::fill(cols + k * ld + np, cols + (k + 1) * ld, T(0));
         constexpr std::size_t rb = gemm_broadcast_rows, cb = gemm_broadcast_cols<T>;
         constexpr std::size_t row_blocks = (OC + rb - 1) / rb, col_blocks = (np + cb - 1) / cb;
-        parallel_for(row_blocks * col_blocks, G::patch * np * OC, [&](std::size_t t) {
+        // Threads from half a million multiply-adds: the first convolution of the digit CNN
+        // (195k) ran in 9.1 us on 2 threads against 7.2 us on one.
+        constexpr std::size_t work = G::patch * np * OC;
+        parallel_for(row_blocks * col_blocks, work >= (std::size_t{1} << 19) ? work : 0, [&](std::size_t t) {
           const std::size_t o = t % row_blocks * rb, p = t / row_blocks * cb;
           gemm_broadcast(static_cast<Eigen::Index>(std::min(rb, OC - o)), static_cast<Eigen::Index>(std::min(cb, np - p)),
                          patch, w + o * G::patch, patch, cols + p, static_cast<Eigen::Index>(ld), y + o * np + p, rows,

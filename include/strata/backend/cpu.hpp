@@ -109,11 +109,17 @@ struct Cpu : cpu_kernels::CpuLayerKernels, cpu_kernels::CpuConvKernels {
 
   template <class T>
   static void relu_forward(const T* x, T* y, std::size_t n) {
-    elementwise(n, [&](std::size_t i, std::size_t k) { arr(y + i, k) = arr(x + i, k).max(T(0)); });
+    elementwise(n, [&](std::size_t i, std::size_t k) { relu_into(x + i, y + i, k); });
   }
   template <class T>
   static void relu_backward(const T* y, const T* dy, T* dx, std::size_t n) {
-    elementwise(n, [&](std::size_t i, std::size_t k) { arr(dx + i, k) = (arr(y + i, k) > T(0)).select(arr(dy + i, k), T(0)); });
+    elementwise(n, [&](std::size_t i, std::size_t k) {
+      // PyTorch's threshold_backward: no gradient where the output is <= 0
+      for (std::size_t e = i; e < i + k; ++e) {
+        const T g = dy[e];  // loaded unconditionally, or the loop does not vectorise
+        dx[e] = y[e] <= T(0) ? T(0) : g;
+      }
+    });
   }
   template <class T>
   static void leaky_relu_forward(const T* x, T* y, std::size_t n, T slope) {

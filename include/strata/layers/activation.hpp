@@ -28,6 +28,8 @@ struct ShapePreserving {
 
 template <class In>
 struct ReLULayer : ShapePreserving<In> {
+  /// A layer before it that offers forward_relu computes it in its own forward pass.
+  static constexpr bool is_relu = true;
   static std::string name() { return "ReLU"; }
   template <class T, class B>
   static void forward(const T*, const T* x, T* y, Context<T, B>& ctx) {

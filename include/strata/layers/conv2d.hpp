@@ -89,6 +89,17 @@ struct Conv2DLayer {
                                                      ctx.batch);
   }
 
+  /// forward, and the ReLU that follows in the stack in the same pass: relu_y = relu(y),
+  /// each block of y while it is in cache (y is written too). For backends that offer it.
+  template <class T, class B>
+    requires requires(const T* c, T* m, std::size_t n) {
+      B::template conv2d_forward<C, H, W, OC, K, S, P>(c, c, c, m, m, n, m);
+    }
+  static void forward_relu(const T* p, const T* x, T* y, T* relu_y, Context<T, B>& ctx) {
+    B::template conv2d_forward<C, H, W, OC, K, S, P>(p, Bias ? p + weight_count : nullptr, x, y, ctx.scratch,
+                                                     ctx.batch, relu_y);
+  }
+
   template <class T, class B>
   static void backward(const T* p, T* g, const T* x, const T* /*y*/, const T* dy, T* dx, Context<T, B>& ctx) {
     B::template conv2d_backward<C, H, W, OC, K, S, P>(p, x, dy, g, Bias ? g + weight_count : nullptr, dx,

@@ -86,6 +86,27 @@ struct StackRunner {
     }(std::make_index_sequence<layer_count>{});
   }
 
+  /// Layer I computes the ReLU after it in its own forward pass (forward_relu): it writes
+  /// both outputs, and the ReLU layer's forward is skipped. Backward is unchanged.
+  template <std::size_t I>
+  static constexpr bool fuses_next_relu = [] {
+    if constexpr (I + 1 < layer_count) {
+      using L = typename Net::template Layer<I>;
+      using Next = typename Net::template Layer<I + 1>;
+      return requires { requires Next::is_relu; } &&
+             requires(const T* c, T* w, Context<T, Backend>& ctx) { L::forward_relu(c, c, w, w, ctx); };
+    } else {
+      return false;
+    }
+  }();
+  template <std::size_t I>
+  static constexpr bool fused_into_previous = [] {
+    if constexpr (I > 0)
+      return fuses_next_relu<I - 1>;
+    else
+      return false;
+  }();
+
  private:
   template <std::size_t I>
   static Context<T, Backend> context(const StackMemory<T>& m) {
@@ -111,8 +132,15 @@ struct StackRunner {
 
   template <std::size_t I>
   static void forward_layer(const StackMemory<T>& m, const T* x) {
+    using L = typename Net::template Layer<I>;
     auto ctx = context<I>(m);
-    Net::template Layer<I>::forward(m.params + Net::parameter_offsets[I], layer_input<I>(m, x), activation(m, I), ctx);
+    if constexpr (fused_into_previous<I>)
+      return;  // computed by layer I - 1
+    else if constexpr (fuses_next_relu<I>)
+      L::forward_relu(m.params + Net::parameter_offsets[I], layer_input<I>(m, x), activation(m, I),
+                      activation(m, I + 1), ctx);
+    else
+      L::forward(m.params + Net::parameter_offsets[I], layer_input<I>(m, x), activation(m, I), ctx);
   }
 
   template <std::size_t I>

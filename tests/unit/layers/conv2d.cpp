@@ -153,6 +153,19 @@ void check_kernels(std::size_t batch) {
   constexpr double tol = 1e-12;
 
   std::vector<double> scratch(Plan::scratch * batch), y(batch * N::out), dw(N::weights), db(OC), dx(batch * N::in);
+  // With a ReLU output the same y, and relu(y) beside it (0 for y <= 0, y otherwise): the
+  // forward that a stack runs for a convolution followed by ReLU.
+  auto check_relu = [&](const char* what, auto&& forward) {
+    INFO(what);
+    std::vector<double> y_plain(y.size()), relu_y(y.size(), std::nan("")), y_fused(y.size());
+    forward(y_plain.data(), static_cast<double*>(nullptr));
+    forward(y_fused.data(), relu_y.data());
+    CHECK(y_fused == y_plain);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) wrong += relu_y[i] != (y_plain[i] <= 0 ? 0.0 : y_plain[i]);
+    CHECK(wrong == 0);
+    CHECK(std::find(relu_y.begin(), relu_y.end(), 0.0) != relu_y.end());
+  };
   auto check_backward = [&](const char* what) {
     INFO(what);
     CHECK(max_abs_diff(dw, dw_ref) < tol);
@@ -160,6 +173,9 @@ void check_kernels(std::size_t batch) {
     CHECK(max_abs_diff(dx, dx_ref) < tol);
   };
 
+  check_relu("chosen plan, with ReLU", [&](double* out, double* relu_out) {
+    Cpu::conv2d_forward<C, H, W, OC, K, S, P>(w.data(), b.data(), x.data(), out, scratch.data(), batch, relu_out);
+  });
   Cpu::conv2d_forward<C, H, W, OC, K, S, P>(w.data(), b.data(), x.data(), y.data(), scratch.data(), batch);
   CHECK(max_abs_diff(y, y_ref) < tol);
   Cpu::conv2d_backward<C, H, W, OC, K, S, P>(w.data(), x.data(), dy.data(), dw.data(), db.data(), dx.data(),
@@ -167,6 +183,10 @@ void check_kernels(std::size_t batch) {
   check_backward("chosen plan");
 
   [&]<bool PerSample>(std::bool_constant<PerSample>) {
+    check_relu(PerSample ? "GEMM per sample, with ReLU" : "one GEMM per batch, with ReLU", [&](double* out, double* relu_out) {
+      Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), out, scratch.data(),
+                                                                  batch, relu_out);
+    });
     Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), y.data(),
                                                                 scratch.data(), batch);
     CHECK(max_abs_diff(y, y_ref) < tol);
@@ -182,6 +202,10 @@ void check_kernels(std::size_t batch) {
     }
   }(std::bool_constant<true>{});
   [&]<bool PerSample>(std::bool_constant<PerSample>) {
+    check_relu(PerSample ? "GEMM per sample, with ReLU" : "one GEMM per batch, with ReLU", [&](double* out, double* relu_out) {
+      Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), out, scratch.data(),
+                                                                  batch, relu_out);
+    });
     Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), y.data(),
                                                                 scratch.data(), batch);
     CHECK(max_abs_diff(y, y_ref) < tol);
@@ -252,6 +276,47 @@ TEST_CASE("Conv2D: a batch gives the outputs of its samples run one at a time", 
     const auto one = small.forward(xs.col(j).data(), 1);
     CHECK((one - ys.col(j)).cwiseAbs().maxCoeff() < 1e-5f);
   }
+}
+
+namespace {
+// A stack's Conv2D followed by ReLU runs as one pass (forward_relu); the same stack
+// without the ReLU, the ReLU applied by hand, must give the same numbers forward and back.
+template <std::size_t C, std::size_t H, std::size_t W, class Conv>
+void check_conv_then_relu(std::size_t batch) {
+  using Fused = Sequential<Input<C, H, W>, Conv, ReLU>;
+  using Plain = Sequential<Input<C, H, W>, Conv>;
+  static_assert(detail::StackRunner<Fused, float, backend::Cpu>::template fuses_next_relu<0>);
+  constexpr std::size_t in = C * H * W, out = Fused::OutputShape::size;
+  CAPTURE(C, H, W, batch);
+  Network<Fused> fused(3);
+  Network<Plain> plain(3);
+  REQUIRE(std::equal(fused.parameters().begin(), fused.parameters().end(), plain.parameters().begin()));
+  const Columns<float, in> x = Columns<float, in>::Random(in, static_cast<Eigen::Index>(batch));
+  const Columns<float, out> y = fused.forward(x);
+  const Columns<float, out> pre = plain.forward(x);
+  CHECK((pre.array() <= 0).any());
+  CHECK((pre.array() > 0).any());
+  CHECK((y.array() == (pre.array() <= 0).select(0.f, pre.array())).all());
+  const Columns<float, out> g = Columns<float, out>::Random(out, static_cast<Eigen::Index>(batch));
+  fused.output_gradient() = g;
+  plain.output_gradient() = (pre.array() <= 0).select(0.f, g.array()).matrix();
+  Columns<float, in> dx_fused(in, static_cast<Eigen::Index>(batch)), dx_plain(in, static_cast<Eigen::Index>(batch));
+  fused.backward(dx_fused.data());
+  plain.backward(dx_plain.data());
+  CHECK(std::equal(fused.gradients().begin(), fused.gradients().end(), plain.gradients().begin()));
+  CHECK(dx_fused == dx_plain);
+}
+}  // namespace
+
+TEST_CASE("Conv2D then ReLU in one pass: the numbers of the two layers run apart", "[unit][layers][conv]") {
+  check_conv_then_relu<1, 28, 28, Conv2D<8, 3>>(1);     // one image, 676 positions (gemm_broadcast)
+  check_conv_then_relu<1, 28, 28, Conv2D<8, 3>>(3);     // GEMM per sample
+  check_conv_then_relu<6, 5, 5, Conv2D<7, 3>>(1);       // 9 positions (gemm_rows)
+  check_conv_then_relu<6, 5, 5, Conv2D<7, 3>>(4);       // one GEMM over the batch
+  check_conv_then_relu<3, 9, 9, Conv2D<5, 3, 2, 1>>(2); // stride 2 and padding
+  // Layers other than a convolution before ReLU run their own passes.
+  static_assert(!detail::StackRunner<Sequential<Input<4>, Dense<3>, ReLU>, float, backend::Cpu>::fuses_next_relu<0>);
+  static_assert(!detail::StackRunner<Sequential<Input<1, 6, 6>, Conv2D<2, 3>, Tanh>, float, backend::Cpu>::fuses_next_relu<0>);
 }
 
 TEST_CASE("Conv2D training steps are bit-identical across runs", "[unit][layers][conv]") {

@@ -473,8 +473,9 @@ struct CpuConvKernels {
 
   /// y = max over each K x K window, as PyTorch's CPU kernel computes it: the window scanned
   /// in row-major order from -inf, a value replacing the running maximum when it is greater
-  /// or NaN (so a NaN propagates). The scan runs along each output row, vectorised across
-  /// output columns. No index of the chosen element is stored: backward runs the scan again.
+  /// or NaN (so a NaN propagates). The scan runs along each output row; GCC vectorises it
+  /// across output columns for 2x2 windows with stride 2 (max_pool_forward_2x2), not in the
+  /// general loop. No index of the chosen element is stored: backward runs the scan again.
   /// (Storing one per output made this pass 5-8x slower: the index select chain did not
   /// vectorise.)
   template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, class T>

@@ -94,7 +94,8 @@ struct SoftmaxLayer : ShapePreserving<In> {
 };
 }  // namespace detail
 
-/// max(0, x).
+/// max(0, x) as torch.relu: 0 for x <= 0, x otherwise (NaN passes through, and so does its
+/// gradient).
 struct ReLU : LayerSpecTag {
   template <class In, std::size_t>
   struct bind {

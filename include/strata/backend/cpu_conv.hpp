@@ -111,11 +111,11 @@ struct CpuConvKernels {
     conv2d_forward_im2col<C, H, W, OC, K, S, P, Plan::gemm_per_sample>(w, b, x, y, scratch, batch, relu_y);
   }
 
-  /// out = relu(y) for n scalars as PyTorch computes it: 0 where y <= 0 (-0 included), y
-  /// elsewhere (NaN passes through).
+  /// out = relu(y) for n scalars as torch.relu computes it: 0 where y < 0, y elsewhere
+  /// (-0 and NaN pass through).
   template <class T>
   static void relu_into(const T* __restrict y, T* __restrict out, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = y[i] <= T(0) ? T(0) : y[i];
+    for (std::size_t i = 0; i < n; ++i) out[i] = y[i] < T(0) ? T(0) : y[i];
   }
 
   /// Overwrites dw and db with d loss / d weight and bias (db only when non-null: a

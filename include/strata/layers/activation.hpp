@@ -94,8 +94,8 @@ struct SoftmaxLayer : ShapePreserving<In> {
 };
 }  // namespace detail
 
-/// max(0, x) as torch.relu: 0 for x <= 0, x otherwise (NaN passes through, and so does its
-/// gradient).
+/// max(0, x) as torch.relu: 0 for x < 0, x otherwise (-0 and NaN pass through); the
+/// gradient is 0 where the output is <= 0 and passes elsewhere (a NaN output included).
 struct ReLU : LayerSpecTag {
   template <class In, std::size_t>
   struct bind {

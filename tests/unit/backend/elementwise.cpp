@@ -106,3 +106,22 @@ TEST_CASE("element-wise activations: every scalar as a plain loop, any chunking,
     }
   }
 }
+
+TEST_CASE("ReLU as torch.relu on signed zeros, infinities and NaN, forward and back", "[backend]") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> x = {-0.f, 0.f, -1.f, 2.f, -inf, inf, nan};
+  std::vector<float> y(x.size()), dx(x.size());
+  Cpu::relu_forward(x.data(), y.data(), x.size());
+  // torch.relu: -0 -> -0, NaN -> NaN, negatives -> +0
+  CHECK(std::signbit(y[0]));
+  CHECK((y[1] == 0.f && !std::signbit(y[1])));
+  CHECK((y[2] == 0.f && !std::signbit(y[2])));
+  CHECK(y[3] == 2.f);
+  CHECK((y[4] == 0.f && !std::signbit(y[4])));
+  CHECK(y[5] == inf);
+  CHECK(std::isnan(y[6]));
+  // threshold_backward(grad, output, 0): 0 where the output is <= 0, the gradient elsewhere
+  const std::vector<float> dy(x.size(), 3.f);
+  Cpu::relu_backward(y.data(), dy.data(), dx.data(), x.size());
+  CHECK(dx == std::vector<float>{0.f, 0.f, 0.f, 3.f, 0.f, 3.f, 3.f});
+}

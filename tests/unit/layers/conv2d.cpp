@@ -153,7 +153,7 @@ void check_kernels(std::size_t batch) {
   constexpr double tol = 1e-12;
 
   std::vector<double> scratch(Plan::scratch * batch), y(batch * N::out), dw(N::weights), db(OC), dx(batch * N::in);
-  // With a ReLU output the same y, and relu(y) beside it (0 for y <= 0, y otherwise): the
+  // With a ReLU output the same y, and relu(y) beside it (0 for y < 0, y otherwise): the
   // forward that a stack runs for a convolution followed by ReLU.
   auto check_relu = [&](const char* what, auto&& forward) {
     INFO(what);
@@ -162,7 +162,7 @@ void check_kernels(std::size_t batch) {
     forward(y_fused.data(), relu_y.data());
     CHECK(y_fused == y_plain);
     std::size_t wrong = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) wrong += relu_y[i] != (y_plain[i] <= 0 ? 0.0 : y_plain[i]);
+    for (std::size_t i = 0; i < y.size(); ++i) wrong += relu_y[i] != (y_plain[i] < 0 ? 0.0 : y_plain[i]);
     CHECK(wrong == 0);
     CHECK(std::find(relu_y.begin(), relu_y.end(), 0.0) != relu_y.end());
   };

@@ -5,6 +5,8 @@
 // window element for pooling.
 //
 //   <layer>/forward, <layer>/backward        what a Network runs (the backend's ConvPlan)
+//   conv*/forward_relu/fused, .../separate   a following ReLU in the convolution's pass
+//                                            (what a Network runs) or after it
 //   conv*/<pass>/im2col_per_sample, .../im2col_batched, .../direct
 //                                            the alternatives ConvPlan chooses among, to
 //                                            re-measure the choice on another machine
@@ -86,6 +88,26 @@ void conv_forward(benchmark::State& state) {
   for (auto _ : state) {
     c.forward();
     benchmark::DoNotOptimize(c.y.data());
+    benchmark::ClobberMemory();
+  }
+  set_rate(state, conv_flops<Layer>());
+}
+
+/// Forward followed by ReLU: in the convolution's pass (forward_relu, what a Network runs
+/// for Conv2D, ReLU) or as a pass of its own after it.
+template <class Layer, bool Fused>
+void conv_relu_forward(benchmark::State& state) {
+  LayerCase<Layer> c;
+  std::vector<float> relu_y(c.y.size());
+  for (auto _ : state) {
+    auto ctx = c.context();
+    if constexpr (Fused) {
+      Layer::forward_relu(c.params.data(), c.x.data(), c.y.data(), relu_y.data(), ctx);
+    } else {
+      Layer::forward(c.params.data(), c.x.data(), c.y.data(), ctx);
+      Cpu::relu_forward(c.y.data(), relu_y.data(), relu_y.size());
+    }
+    benchmark::DoNotOptimize(relu_y.data());
     benchmark::ClobberMemory();
   }
   set_rate(state, conv_flops<Layer>());
@@ -199,6 +221,12 @@ BENCHMARK_TEMPLATE(pool_forward, Avg1, 2)->Name("avgpool_32x26x26/forward")->Uni
 BENCHMARK_TEMPLATE(pool_backward, Avg1, 2)->Name("avgpool_32x26x26/backward")->Unit(us)->UseRealTime();
 BENCHMARK_TEMPLATE(pool_forward, Global3, 3)->Name("global_avg_pool_128x3x3/forward")->Unit(us)->UseRealTime();
 BENCHMARK_TEMPLATE(pool_backward, Global3, 3)->Name("global_avg_pool_128x3x3/backward")->Unit(us)->UseRealTime();
+
+// A ReLU after the convolution, in its pass or apart.
+BENCHMARK_TEMPLATE(conv_relu_forward, Conv1, true)->Name("conv1_1x28x28_to_32/forward_relu/fused")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_relu_forward, Conv1, false)->Name("conv1_1x28x28_to_32/forward_relu/separate")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_relu_forward, Conv2, true)->Name("conv2_32x13x13_to_64/forward_relu/fused")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_relu_forward, Conv2, false)->Name("conv2_32x13x13_to_64/forward_relu/separate")->Unit(us)->UseRealTime();
 
 // The alternatives.
 BENCHMARK_TEMPLATE(conv_variant_forward, 1, 28, 28, 32, 3, Variant::im2col_per_sample)

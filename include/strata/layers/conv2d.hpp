@@ -90,7 +90,7 @@ struct Conv2DLayer {
   }
 
   /// forward, and the ReLU that follows in the stack in the same pass: relu_y = relu(y),
-  /// each block of y while it is in cache (y is written too). For backends that offer it.
+  /// each sample's output while it is in cache (y is written too). For backends that offer it.
   template <class T, class B>
     requires requires(const T* c, T* m, std::size_t n) {
       B::template conv2d_forward<C, H, W, OC, K, S, P>(c, c, c, m, m, n, m);

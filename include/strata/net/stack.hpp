@@ -133,10 +133,9 @@ struct StackRunner {
   template <std::size_t I>
   static void forward_layer(const StackMemory<T>& m, const T* x) {
     using L = typename Net::template Layer<I>;
+    if constexpr (fused_into_previous<I>) return;  // computed by layer I - 1
     auto ctx = context<I>(m);
-    if constexpr (fused_into_previous<I>)
-      return;  // computed by layer I - 1
-    else if constexpr (fuses_next_relu<I>)
+    if constexpr (fuses_next_relu<I>)
       L::forward_relu(m.params + Net::parameter_offsets[I], layer_input<I>(m, x), activation(m, I),
                       activation(m, I + 1), ctx);
     else

@@ -132,10 +132,11 @@ namespace gemm_detail {
 /// An RM x (RV packets) block of C = A B + bias with A's entries broadcast and B's rows
 /// loaded a packet at a time; `cols` of the block's columns are stored (the rest of the last
 /// packet is computed from B's row padding and dropped). Out of line: inlined into a
-/// caller's loop, GCC 12 kept the accumulators in memory (2x slower).
+/// caller's loop, GCC 12 kept the accumulators in memory (2x slower). With `relu`, stores
+/// relu(A B + bias) (0 where negative; -0 and NaN pass).
 template <int RM, int RV, class T>
 [[gnu::noinline]] void broadcast_tile(Eigen::Index k, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T* c,
-                           Eigen::Index ldc, Eigen::Index cols, const T* bias) {
+                           Eigen::Index ldc, Eigen::Index cols, const T* bias, bool relu) {
   namespace ei = Eigen::internal;
   using P = typename ei::packet_traits<T>::type;
   constexpr Eigen::Index L = ei::packet_traits<T>::size;
@@ -152,7 +153,8 @@ template <int RM, int RV, class T>
   }
   for (int i = 0; i < RM; ++i)
     for (int v = 0; v < RV; ++v) {
-      const P r = bias != nullptr ? ei::padd(acc[i][v], ei::pset1<P>(bias[i])) : acc[i][v];
+      P r = bias != nullptr ? ei::padd(acc[i][v], ei::pset1<P>(bias[i])) : acc[i][v];
+      if (relu) r = ei::pselect(ei::pcmp_lt(r, ei::pzero(r)), ei::pzero(r), r);
       const Eigen::Index left = cols - v * L;
       if (left >= L) {
         ei::pstoreu(c + i * ldc + v * L, r);
@@ -175,7 +177,7 @@ inline constexpr Eigen::Index gemm_broadcast_cols = 2 * Eigen::internal::packet_
 /// many scalars past its n columns (padding whose products are dropped).
 inline constexpr Eigen::Index gemm_broadcast_row_pad = 16;
 
-/// C = A B (+ bias per row of C), everything row-major: C m x n (ldc), A m x k (lda), B
+/// C = A B (+ bias per row of C; relu(A B + bias) with `relu`), everything row-major: C m x n (ldc), A m x k (lda), B
 /// k x n (ldb), where each row of B can be read up to a multiple of gemm_broadcast_row_pad.
 /// Each entry of A is broadcast and multiplies a packet of a row of B; no packing. For a
 /// convolution of one image (weights times its im2col columns, the output in channel-major
@@ -184,7 +186,7 @@ inline constexpr Eigen::Index gemm_broadcast_row_pad = 16;
 /// 288x121; measurements in ConvPlan). Numbers depend only on k and the packet size.
 template <class T>
 void gemm_broadcast(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, Eigen::Index lda, const T* b,
-                    Eigen::Index ldb, T* c, Eigen::Index ldc, const T* bias = nullptr) {
+                    Eigen::Index ldb, T* c, Eigen::Index ldc, const T* bias = nullptr, bool relu = false) {
   using gemm_detail::broadcast_tile;
   constexpr int RM = static_cast<int>(gemm_broadcast_rows), RV = 2;
   constexpr Eigen::Index NB = gemm_broadcast_cols<T>;
@@ -194,14 +196,14 @@ void gemm_broadcast(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, 
     Eigen::Index i = 0;
     for (; i + RM <= m; i += RM)
       broadcast_tile<RM, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
-                             bias != nullptr ? bias + i : nullptr);
+                             bias != nullptr ? bias + i : nullptr, relu);
     // fewer than RM rows left: blocks of 4, then single rows (constant-bound loops)
     for (int r = 0; r < RM / 4 && i + 4 <= m; ++r, i += 4)
       broadcast_tile<4, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
-                            bias != nullptr ? bias + i : nullptr);
+                            bias != nullptr ? bias + i : nullptr, relu);
     for (int r = 0; r < 3 && i < m; ++r, ++i)
       broadcast_tile<1, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
-                            bias != nullptr ? bias + i : nullptr);
+                            bias != nullptr ? bias + i : nullptr, relu);
   }
 }
 
@@ -227,7 +229,7 @@ void gemm_broadcast(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, 
   prefix template void gemm_rows<float>(Eigen::Index, Eigen::Index, Eigen::Index, const float*, Eigen::Index,         \
                                         const float*, Eigen::Index, float*, Eigen::Index, const float*);            \
   prefix template void gemm_broadcast<float>(Eigen::Index, Eigen::Index, Eigen::Index, const float*, Eigen::Index,    \
-                                             const float*, Eigen::Index, float*, Eigen::Index, const float*);
+                                             const float*, Eigen::Index, float*, Eigen::Index, const float*, bool);
 
 #if defined(STRATA_SEPARATE_KERNELS) && !defined(STRATA_COMPILING_KERNELS)
 namespace strata::backend::cpu_kernels {

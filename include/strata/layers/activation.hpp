@@ -28,7 +28,8 @@ struct ShapePreserving {
 
 template <class In>
 struct ReLULayer : ShapePreserving<In> {
-  /// A layer before it that offers forward_relu computes it in its own forward pass.
+  /// Its backward reads only its output, so a layer before it that offers forward_relu
+  /// computes it in its own forward pass and leaves this layer's input unwritten.
   static constexpr bool is_relu = true;
   static std::string name() { return "ReLU"; }
   template <class T, class B>

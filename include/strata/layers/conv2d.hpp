@@ -89,15 +89,17 @@ struct Conv2DLayer {
                                                      ctx.batch);
   }
 
-  /// forward, and the ReLU that follows in the stack in the same pass: relu_y = relu(y),
-  /// each sample's output while it is in cache (y is written too). For backends that offer it.
+  /// forward and the ReLU that follows in the stack in one pass: relu_y = relu(conv(x)),
+  /// applied as the kernels store each block or sample. y, the ReLU's input, is not written:
+  /// no backward pass reads it (this layer's needs x and dy, ReLU's its own output). For
+  /// backends that offer it.
   template <class T, class B>
     requires requires(const T* c, T* m, std::size_t n) {
-      B::template conv2d_forward<C, H, W, OC, K, S, P>(c, c, c, m, m, n, m);
+      B::template conv2d_forward<C, H, W, OC, K, S, P>(c, c, c, m, m, n, true);
     }
-  static void forward_relu(const T* p, const T* x, T* y, T* relu_y, Context<T, B>& ctx) {
-    B::template conv2d_forward<C, H, W, OC, K, S, P>(p, Bias ? p + weight_count : nullptr, x, y, ctx.scratch,
-                                                     ctx.batch, relu_y);
+  static void forward_relu(const T* p, const T* x, T* /*y*/, T* relu_y, Context<T, B>& ctx) {
+    B::template conv2d_forward<C, H, W, OC, K, S, P>(p, Bias ? p + weight_count : nullptr, x, relu_y, ctx.scratch,
+                                                     ctx.batch, true);
   }
 
   template <class T, class B>

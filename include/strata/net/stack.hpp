@@ -87,7 +87,10 @@ struct StackRunner {
   }
 
   /// Layer I computes the ReLU after it in its own forward pass (forward_relu): it writes
-  /// both outputs, and the ReLU layer's forward is skipped. Backward is unchanged.
+  /// the ReLU's output, and the ReLU layer's forward is skipped. Layer I's own output, the
+  /// ReLU's input, is left unwritten: ReLU's backward reads only its output (is_relu says
+  /// so), and a layer offering forward_relu must not need its output in backward. Backward
+  /// is unchanged.
   template <std::size_t I>
   static constexpr bool fuses_next_relu = [] {
     if constexpr (I + 1 < layer_count) {

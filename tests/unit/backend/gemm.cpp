@@ -193,6 +193,29 @@ void check_broadcast_product(Index m, Index n, Index k, bool with_bias) {
   const T* bp = with_bias ? bias.data() : nullptr;
   strata::backend::cpu_kernels::gemm_broadcast(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, bp);
   check_row_major_result("gemm_broadcast", m, n, k, a, lda, b, true, ldb, bp, c, c0, ldc);
+
+  // With relu: relu of the same values bit for bit (0 where negative), a NaN row (from a NaN
+  // in A) kept NaN, the padding column untouched.
+  auto a_nan = a;
+  a_nan[0] = std::numeric_limits<T>::quiet_NaN();
+  auto plain = c0, relu = c0;
+  strata::backend::cpu_kernels::gemm_broadcast(m, n, k, a_nan.data(), lda, b.data(), ldb, plain.data(), ldc, bp);
+  strata::backend::cpu_kernels::gemm_broadcast(m, n, k, a_nan.data(), lda, b.data(), ldb, relu.data(), ldc, bp, true);
+  std::size_t wrong = 0, negative = 0, nan = 0;
+  for (Index i = 0; i < m; ++i) {
+    const auto row = static_cast<std::size_t>(i * ldc);
+    wrong += relu[row + static_cast<std::size_t>(n)] != c0[row + static_cast<std::size_t>(n)];
+    for (Index j = 0; j < n; ++j) {
+      const T v = plain[row + static_cast<std::size_t>(j)], r = relu[row + static_cast<std::size_t>(j)];
+      negative += v < T(0);
+      nan += std::isnan(r);
+      wrong += std::isnan(v) ? !std::isnan(r) : r != (v < T(0) ? T(0) : v) || std::signbit(r) != std::signbit(v < T(0) ? T(0) : v);
+    }
+  }
+  INFO("gemm_broadcast with relu, m=" << m << " n=" << n << " k=" << k);
+  CHECK(wrong == 0);
+  CHECK(nan == static_cast<std::size_t>(n));
+  if ((m - 1) * n >= 8) CHECK(negative > 0);  // rows besides the NaN one
 }
 
 }  // namespace

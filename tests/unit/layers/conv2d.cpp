@@ -153,18 +153,21 @@ void check_kernels(std::size_t batch) {
   constexpr double tol = 1e-12;
 
   std::vector<double> scratch(Plan::scratch * batch), y(batch * N::out), dw(N::weights), db(OC), dx(batch * N::in);
-  // With a ReLU output the same y, and relu(y) beside it (0 for y < 0, y otherwise): the
-  // forward that a stack runs for a convolution followed by ReLU.
+  // With `relu`, relu(y) in y's place (0 for y < 0, y otherwise, -0 kept): the forward that
+  // a stack runs for a convolution followed by ReLU.
   auto check_relu = [&](const char* what, auto&& forward) {
     INFO(what);
-    std::vector<double> y_plain(y.size()), relu_y(y.size(), std::nan("")), y_fused(y.size());
-    forward(y_plain.data(), static_cast<double*>(nullptr));
-    forward(y_fused.data(), relu_y.data());
-    CHECK(y_fused == y_plain);
+    std::vector<double> y_plain(y.size()), y_relu(y.size(), std::nan(""));
+    forward(y_plain.data(), false);
+    forward(y_relu.data(), true);
     std::size_t wrong = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) wrong += relu_y[i] != (y_plain[i] < 0 ? 0.0 : y_plain[i]);
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double want = y_plain[i] < 0 ? 0.0 : y_plain[i];
+      wrong += y_relu[i] != want || std::signbit(y_relu[i]) != std::signbit(want);
+    }
     CHECK(wrong == 0);
-    CHECK(std::find(relu_y.begin(), relu_y.end(), 0.0) != relu_y.end());
+    CHECK(std::find_if(y_plain.begin(), y_plain.end(), [](double v) { return v < 0; }) != y_plain.end());
+    CHECK(std::find_if(y_relu.begin(), y_relu.end(), [](double v) { return v > 0; }) != y_relu.end());
   };
   auto check_backward = [&](const char* what) {
     INFO(what);
@@ -173,8 +176,8 @@ void check_kernels(std::size_t batch) {
     CHECK(max_abs_diff(dx, dx_ref) < tol);
   };
 
-  check_relu("chosen plan, with ReLU", [&](double* out, double* relu_out) {
-    Cpu::conv2d_forward<C, H, W, OC, K, S, P>(w.data(), b.data(), x.data(), out, scratch.data(), batch, relu_out);
+  check_relu("chosen plan, with ReLU", [&](double* out, bool relu) {
+    Cpu::conv2d_forward<C, H, W, OC, K, S, P>(w.data(), b.data(), x.data(), out, scratch.data(), batch, relu);
   });
   Cpu::conv2d_forward<C, H, W, OC, K, S, P>(w.data(), b.data(), x.data(), y.data(), scratch.data(), batch);
   CHECK(max_abs_diff(y, y_ref) < tol);
@@ -183,9 +186,9 @@ void check_kernels(std::size_t batch) {
   check_backward("chosen plan");
 
   [&]<bool PerSample>(std::bool_constant<PerSample>) {
-    check_relu(PerSample ? "GEMM per sample, with ReLU" : "one GEMM per batch, with ReLU", [&](double* out, double* relu_out) {
+    check_relu(PerSample ? "GEMM per sample, with ReLU" : "one GEMM per batch, with ReLU", [&](double* out, bool relu) {
       Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), out, scratch.data(),
-                                                                  batch, relu_out);
+                                                                  batch, relu);
     });
     Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), y.data(),
                                                                 scratch.data(), batch);
@@ -202,9 +205,9 @@ void check_kernels(std::size_t batch) {
     }
   }(std::bool_constant<true>{});
   [&]<bool PerSample>(std::bool_constant<PerSample>) {
-    check_relu(PerSample ? "GEMM per sample, with ReLU" : "one GEMM per batch, with ReLU", [&](double* out, double* relu_out) {
+    check_relu(PerSample ? "GEMM per sample, with ReLU" : "one GEMM per batch, with ReLU", [&](double* out, bool relu) {
       Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), out, scratch.data(),
-                                                                  batch, relu_out);
+                                                                  batch, relu);
     });
     Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, PerSample>(w.data(), b.data(), x.data(), y.data(),
                                                                 scratch.data(), batch);

@@ -177,8 +177,9 @@ inline constexpr Eigen::Index gemm_broadcast_cols = 2 * Eigen::internal::packet_
 /// many scalars past its n columns (padding whose products are dropped).
 inline constexpr Eigen::Index gemm_broadcast_row_pad = 16;
 
-/// C = A B (+ bias per row of C; relu(A B + bias) with `relu`), everything row-major: C m x n (ldc), A m x k (lda), B
-/// k x n (ldb), where each row of B can be read up to a multiple of gemm_broadcast_row_pad.
+/// C = A B (+ bias per row of C; relu(A B + bias) with `relu`), everything row-major: C m x n
+/// (ldc), A m x k (lda), B k x n (ldb), where each row of B can be read up to a multiple of
+/// gemm_broadcast_row_pad.
 /// Each entry of A is broadcast and multiplies a packet of a row of B; no packing. For a
 /// convolution of one image (weights times its im2col columns, the output in channel-major
 /// order) this beats Eigen's GEMM, which packs both operands for a product used once

@@ -209,7 +209,8 @@ void check_broadcast_product(Index m, Index n, Index k, bool with_bias) {
       const T v = plain[row + static_cast<std::size_t>(j)], r = relu[row + static_cast<std::size_t>(j)];
       negative += v < T(0);
       nan += std::isnan(r);
-      wrong += std::isnan(v) ? !std::isnan(r) : r != (v < T(0) ? T(0) : v) || std::signbit(r) != std::signbit(v < T(0) ? T(0) : v);
+      const T want = v < T(0) ? T(0) : v;
+      wrong += std::isnan(v) ? !std::isnan(r) : r != want || std::signbit(r) != std::signbit(want);
     }
   }
   INFO("gemm_broadcast with relu, m=" << m << " n=" << n << " k=" << k);

@@ -10,6 +10,8 @@
 //   conv*/<pass>/im2col_per_sample, .../im2col_batched, .../direct
 //                                            the alternatives ConvPlan chooses among, to
 //                                            re-measure the choice on another machine
+//   conv*/forward_one_image/im2col, .../wide one image (batch-1 inference) with its ReLU:
+//                                            the kernels ConvPlan chooses among at batch 1
 // conv1 is a first layer: its backward computes no input gradient, as in training.
 #include <benchmark/benchmark.h>
 
@@ -194,6 +196,32 @@ void conv_variant_backward(benchmark::State& state) {
   set_rate(state, (InputGradient ? 2.0 : 1.0) * conv_flops<Layer>());
 }
 
+// ---- One image (batch-1 inference): the forward kernels ConvPlan chooses among -----------
+
+enum class OneImage { im2col, wide };
+
+/// Forward and ReLU of one image: im2col + gemm_broadcast (gemm_rows below 16 positions), or
+/// the products read straight from the padded image (conv2d_forward_wide).
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, OneImage V>
+void conv_one_image_forward(benchmark::State& state) {
+  using Layer = Bound<Conv2D<OC, K>, C, H, W>;
+  using Plan = backend::cpu_kernels::ConvPlan<C, H, W, OC, K, 1, 0>;
+  LayerCase<Layer> c;
+  const float* w = c.params.data();
+  const float* b = w + Layer::weight_count;
+  for (auto _ : state) {
+    if constexpr (V == OneImage::wide)
+      Cpu::conv2d_forward_wide<C, H, W, OC, K, 0>(w, b, c.x.data(), c.y.data(), c.scratch.data(), true);
+    else
+      Cpu::conv2d_forward_im2col<C, H, W, OC, K, 1, 0, Plan::gemm_per_sample>(w, b, c.x.data(), c.y.data(),
+                                                                            c.scratch.data(), 1, true);
+    benchmark::DoNotOptimize(c.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      conv_flops<Layer>() / kBatch * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
 using Conv1 = Bound<Conv2D<32, 3>, 1, 28, 28>;
 using Pool1 = Bound<MaxPool<2>, 32, 26, 26>;
 using Conv2 = Bound<Conv2D<64, 3>, 32, 13, 13>;
@@ -265,5 +293,19 @@ BENCHMARK_TEMPLATE(conv_variant_backward, 64, 5, 5, 128, 3, Variant::im2col_batc
     ->Name("conv3_64x5x5_to_128/backward/im2col_batched")->Unit(us)->UseRealTime();
 BENCHMARK_TEMPLATE(conv_variant_backward, 64, 5, 5, 128, 3, Variant::direct, false, true)
     ->Name("conv3_64x5x5_to_128/backward/direct")->Unit(us)->UseRealTime();
+
+// One image, with the following ReLU (what batch-1 inference runs through each)
+BENCHMARK_TEMPLATE(conv_one_image_forward, 1, 28, 28, 32, 3, OneImage::im2col)
+    ->Name("conv1_1x28x28_to_32/forward_one_image/im2col")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_one_image_forward, 1, 28, 28, 32, 3, OneImage::wide)
+    ->Name("conv1_1x28x28_to_32/forward_one_image/wide")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_one_image_forward, 32, 13, 13, 64, 3, OneImage::im2col)
+    ->Name("conv2_32x13x13_to_64/forward_one_image/im2col")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_one_image_forward, 32, 13, 13, 64, 3, OneImage::wide)
+    ->Name("conv2_32x13x13_to_64/forward_one_image/wide")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_one_image_forward, 64, 5, 5, 128, 3, OneImage::im2col)
+    ->Name("conv3_64x5x5_to_128/forward_one_image/im2col")->Unit(us)->UseRealTime();
+BENCHMARK_TEMPLATE(conv_one_image_forward, 64, 5, 5, 128, 3, OneImage::wide)
+    ->Name("conv3_64x5x5_to_128/forward_one_image/wide")->Unit(us)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -89,6 +89,36 @@ struct ConvPlan {
   static constexpr bool broadcast_kernel(std::size_t batch) { return gemm_per_sample && batch == 1; }
   static constexpr std::size_t padded_positions =
       (Geometry::positions + gemm_broadcast_row_pad - 1) / gemm_broadcast_row_pad * gemm_broadcast_row_pad;
+  /// Forward of one image by a stride-1 convolution with at least as many taps as output
+  /// channels (the digit CNN's second convolution: 288 taps, 64 channels), without im2col
+  /// (conv2d_forward_wide): the image is copied with its zero border (rows of `wide_width`
+  /// = W + 2P scalars) and each tap's row of the product is read straight from the copy at
+  /// the tap's offset, over "wide" output rows of wide_width positions whose last K - 1 are
+  /// computed and dropped. im2col writes patch values per position, the wide form copies OC
+  /// outputs per position and computes (K - 1) / wide_width more: hence taps >= channels.
+  /// Taken only when parallel_for has threads: the copy is cheap where im2col runs on one
+  /// thread before the threaded product, but the product is wider. Measured (bench_layers
+  /// conv*/forward_one_image, medians of 5): 32 -> 64 channels on 13x13, 2 threads 30.2-31.0
+  /// us against 36.8-42.6 with im2col and gemm_broadcast, 1 thread 49.6-50.4 against
+  /// 45.5-46.0; 1 -> 32 on 28x28 (not taken: taps < channels) 12.5 against 7.7-7.9.
+  static constexpr std::size_t wide_width = W + 2 * P;
+  static constexpr std::size_t wide_plane = (H + 2 * P) * wide_width;
+  static constexpr std::size_t wide_positions = Geometry::out_h * wide_width;
+  /// Column blocks of the wide product: 3 packets (8 rows of accumulators with 32 vector
+  /// registers: 11 loads per 24 multiply-adds, against 14 with 2 packets) unless 2 packets
+  /// leave fewer padding columns.
+  template <class T>
+  static constexpr int wide_packets = [] {
+    constexpr std::size_t l = Eigen::internal::packet_traits<T>::size;
+    constexpr auto padded = [](std::size_t block) { return (wide_positions + block - 1) / block * block; };
+    return padded(3 * l) <= padded(2 * l) ? 3 : 2;
+  }();
+  /// The padded copy and the zeros that the last column block reads past it (at most 64:
+  /// 3 packets of at most 16 scalars).
+  static constexpr std::size_t wide_image = C * wide_plane + K - 1 + 64;
+  static constexpr bool wide_kernel(std::size_t batch) {
+    return broadcast_kernel(batch) && S == 1 && Geometry::patch >= OC && wide_image <= scratch;
+  }
   /// Scratch per sample: the columns (C*K*K x P, kept from forward to backward; rows padded
   /// for one image) and the output gradient in channel-major order (OC x P). Conv2D
   /// declares this much.
@@ -108,6 +138,10 @@ struct CpuConvKernels {
   static void conv2d_forward(const T* w, const T* b, const T* x, T* y, T* scratch, std::size_t batch,
                              bool relu = false) {
     using Plan = ConvPlan<C, H, W, OC, K, S, P>;
+    if (Plan::wide_kernel(batch) && threads_available()) {
+      if constexpr (S == 1) conv2d_forward_wide<C, H, W, OC, K, P>(w, b, x, y, scratch, relu);
+      return;
+    }
     conv2d_forward_im2col<C, H, W, OC, K, S, P, Plan::gemm_per_sample>(w, b, x, y, scratch, batch, relu);
   }
 
@@ -177,9 +211,10 @@ struct CpuConvKernels {
         constexpr std::size_t work = G::patch * np * OC;
         parallel_for(row_blocks * col_blocks, work >= (std::size_t{1} << 19) ? work : 0, [&](std::size_t t) {
           const std::size_t o = t % row_blocks * rb, p = t / row_blocks * cb;
-          gemm_broadcast(static_cast<Eigen::Index>(std::min(rb, OC - o)), static_cast<Eigen::Index>(std::min(cb, np - p)),
-                         patch, w + o * G::patch, patch, cols + p, static_cast<Eigen::Index>(ld), y + o * np + p, rows,
-                         b != nullptr ? b + o : nullptr, relu);
+          broadcast_product<1, 2, patch>(static_cast<Eigen::Index>(std::min(rb, OC - o)),
+                                          static_cast<Eigen::Index>(std::min(cb, np - p)), patch, w + o * G::patch, patch,
+                                          cols + p, static_cast<Eigen::Index>(ld), 0, y + o * np + p, rows,
+                                          b != nullptr ? b + o : nullptr, relu);
         });
         return;
       }
@@ -218,6 +253,50 @@ struct CpuConvKernels {
         }
       });
     }
+  }
+
+  /// conv2d_forward of one image by a stride-1 convolution without im2col (ConvPlan::wide_kernel):
+  /// Y (OC x wide positions) = W (OC x CKK) times the rows of the padded image at each tap's
+  /// offset, in blocks of channels x positions across threads; each block is stored in a
+  /// local buffer and its positions inside the output's width copied to y. The same
+  /// multiply-adds in the same order as im2col + gemm_broadcast, so the same numbers.
+  /// Needs ConvPlan::wide_image scalars of scratch; leaves no columns for backward.
+  template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t P, class T>
+  static void conv2d_forward_wide(const T* w, const T* b, const T* x, T* y, T* scratch, bool relu = false) {
+    using G = WindowGeometry<C, H, W, K, 1, P>;
+    using Plan = ConvPlan<C, H, W, OC, K, 1, P>;
+    constexpr int rv = Plan::template wide_packets<T>;
+    constexpr std::size_t wp = Plan::wide_width, plane = Plan::wide_plane, nw = Plan::wide_positions;
+    constexpr std::size_t rb = broadcast_block_rows<rv>, cb = rv * Eigen::internal::packet_traits<T>::size;
+    static_assert(cb <= 64, "strata internal: a wide column block reads past the padded image's slack");
+    T* image = scratch;
+    if constexpr (P == 0) {
+      std::memcpy(image, x, C * H * W * sizeof(T));
+      std::fill(image + C * H * W, image + Plan::wide_image, T(0));
+    } else {
+      std::fill(image, image + Plan::wide_image, T(0));
+      for (std::size_t c = 0; c < C; ++c)
+        for (std::size_t r = 0; r < H; ++r)
+          std::memcpy(image + c * plane + (r + P) * wp + P, x + (c * H + r) * W, W * sizeof(T));
+    }
+    constexpr std::size_t row_blocks = (OC + rb - 1) / rb, col_blocks = (nw + cb - 1) / cb;
+    constexpr std::size_t work = G::patch * nw * OC;  // threads from half a million multiply-adds
+    parallel_for(row_blocks * col_blocks, work >= (std::size_t{1} << 19) ? work : 0, [&](std::size_t t) {
+      const std::size_t o = t % row_blocks * rb, p = t / row_blocks * cb;
+      const std::size_t rows = std::min(rb, OC - o), end = std::min(nw, p + cb);
+      alignas(64) T block[rb * cb];
+      broadcast_product<K, rv, G::patch>(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cb),
+                               static_cast<Eigen::Index>(C), w + o * G::patch, static_cast<Eigen::Index>(G::patch),
+                               image + p, static_cast<Eigen::Index>(plane), static_cast<Eigen::Index>(wp), block,
+                               static_cast<Eigen::Index>(cb), b != nullptr ? b + o : nullptr, relu);
+      // wide positions p .. end - 1 lie on output rows q / wp; those in the first out_w columns are outputs
+      for (std::size_t q = p; q < end; q = q / wp * wp + wp) {
+        const std::size_t oh = q / wp, ow = q % wp, stop = std::min(end, oh * wp + G::out_w);
+        if (ow >= G::out_w) continue;
+        for (std::size_t i = 0; i < rows; ++i)
+          std::copy(block + i * cb + (q - p), block + i * cb + (stop - p), y + (o + i) * G::positions + oh * G::out_w + ow);
+      }
+    });
   }
 
   template <std::size_t C, std::size_t H, std::size_t W, std::size_t OC, std::size_t K, std::size_t S,
@@ -692,6 +771,16 @@ struct CpuConvKernels {
   }
 
  protected:
+  /// Whether parallel_for may run on more than one thread (OpenMP with more than one thread,
+  /// outside a parallel region).
+  static bool threads_available() {
+#ifdef _OPENMP
+    return omp_get_max_threads() > 1 && !omp_in_parallel();
+#else
+    return false;
+#endif
+  }
+
   /// Runs f(i) for i in [0, n): across OpenMP threads (static schedule, so each i has a fixed
   /// thread for a given thread count) when `work` (about the number of scalar operations) is
   /// large enough to pay for the fork, otherwise on the calling thread. Workers run with the
@@ -699,7 +788,7 @@ struct CpuConvKernels {
   template <class F>
   static void parallel_for(std::size_t n, std::size_t work, F&& f) {
 #ifdef _OPENMP
-    if (n > 1 && work >= kParallelWork && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+    if (n > 1 && work >= kParallelWork && threads_available()) {
 #ifdef STRATA_HAS_MXCSR
       const unsigned csr = _mm_getcsr();
 #endif

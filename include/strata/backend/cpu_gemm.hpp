@@ -131,25 +131,41 @@ void gemm_rows(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, Eigen
 namespace gemm_detail {
 /// An RM x (RV packets) block of C = A B + bias with A's entries broadcast and B's rows
 /// loaded a packet at a time; `cols` of the block's columns are stored (the rest of the last
-/// packet is computed from B's row padding and dropped). Out of line: inlined into a
-/// caller's loop, GCC 12 kept the accumulators in memory (2x slower). With `relu`, stores
-/// relu(A B + bias) (0 where negative; -0 and NaN pass).
-template <int RM, int RV, class T>
-[[gnu::noinline]] void broadcast_tile(Eigen::Index k, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T* c,
-                           Eigen::Index ldc, Eigen::Index cols, const T* bias, bool relu) {
+/// packet is computed from B's row padding and dropped). B's row p = (ch, kh, kw), with
+/// p = (ch * K + kh) * K + kw over `channels` x K x K rows, starts at
+/// b + ch * plane + kh * row + kw: for K = 1 an ordinary row-major B (plane = its leading
+/// dimension), for K > 1 the taps of a stride-1 convolution read straight from a padded
+/// image (conv2d_forward_wide). With LDA > 0, A's leading dimension is LDA (the lda
+/// argument is ignored): the RM rows of A are then addressed from one register, where a
+/// run-time lda takes one register per row and (RM = 8, K = 3) spilled the row pointers to
+/// the stack (conv 32 -> 64 channels on 13x13, one image: 46 us against 36 us). Out of
+/// line: inlined into a caller's loop, GCC 12 kept the accumulators in memory (2x slower).
+/// With `relu`, stores relu(A B + bias) (0 where negative; -0 and NaN pass).
+template <int RM, int RV, int K, Eigen::Index LDA, class T>
+[[gnu::noinline]] void broadcast_tile(Eigen::Index channels, const T* a, Eigen::Index lda, const T* b,
+                                      Eigen::Index plane, Eigen::Index row, T* c, Eigen::Index ldc, Eigen::Index cols,
+                                      const T* bias, bool relu) {
   namespace ei = Eigen::internal;
   using P = typename ei::packet_traits<T>::type;
   constexpr Eigen::Index L = ei::packet_traits<T>::size;
+  if constexpr (LDA > 0) lda = LDA;
   P acc[RM][RV];
   for (int i = 0; i < RM; ++i)
     for (int v = 0; v < RV; ++v) acc[i][v] = ei::pset1<P>(T(0));
-  for (Eigen::Index p = 0; p < k; ++p) {
-    P bv[RV];
-    for (int v = 0; v < RV; ++v) bv[v] = ei::ploadu<P>(b + p * ldb + v * L);
-    for (int i = 0; i < RM; ++i) {
-      const P av = ei::pset1<P>(a[i * lda + p]);
-      for (int v = 0; v < RV; ++v) acc[i][v] = ei::pmadd(av, bv[v], acc[i][v]);
-    }
+  for (Eigen::Index ch = 0; ch < channels; ++ch) {
+    const T* bc = b + ch * plane;
+    const T* ac = a + ch * K * K;
+#pragma GCC unroll 16
+    for (int kh = 0; kh < K; ++kh)
+#pragma GCC unroll 16
+      for (int kw = 0; kw < K; ++kw) {
+        P bv[RV];
+        for (int v = 0; v < RV; ++v) bv[v] = ei::ploadu<P>(bc + kh * row + kw + v * L);
+        for (int i = 0; i < RM; ++i) {
+          const P av = ei::pset1<P>(ac[i * lda + kh * K + kw]);
+          for (int v = 0; v < RV; ++v) acc[i][v] = ei::pmadd(av, bv[v], acc[i][v]);
+        }
+      }
   }
   for (int i = 0; i < RM; ++i)
     for (int v = 0; v < RV; ++v) {
@@ -167,15 +183,44 @@ template <int RM, int RV, class T>
 }
 }  // namespace gemm_detail
 
-/// Block sizes of gemm_broadcast: rows of C per block (sized to the vector registers:
-/// RM x 2 packet accumulators) and columns per block (2 packets), the units a caller may
-/// split across threads.
-inline constexpr Eigen::Index gemm_broadcast_rows = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 12 : 6;
+/// Rows of C per block of broadcast_tile with RV packets of columns: the accumulators
+/// (rows x RV packets) plus RV loaded packets and a broadcast fill the vector registers.
+template <int RV>
+inline constexpr Eigen::Index broadcast_block_rows = (EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 24 : 12) / RV;
+/// Block sizes of gemm_broadcast: rows of C per block and columns per block (2 packets),
+/// the units a caller may split across threads.
+inline constexpr Eigen::Index gemm_broadcast_rows = broadcast_block_rows<2>;
 template <class T>
 inline constexpr Eigen::Index gemm_broadcast_cols = 2 * Eigen::internal::packet_traits<T>::size;
 /// Every row of B passed to gemm_broadcast must be readable up to the next multiple of this
-/// many scalars past its n columns (padding whose products are dropped).
-inline constexpr Eigen::Index gemm_broadcast_row_pad = 16;
+/// many scalars past its n columns (padding whose products are dropped): a column block, 2
+/// packets of at most 16 scalars (AVX-512 floats).
+inline constexpr Eigen::Index gemm_broadcast_row_pad = 32;
+
+/// C = A B (+ bias per row of C; relu(A B + bias) with `relu`), C m x n row-major (ldc) and
+/// A m x (channels K K) row-major (lda), in blocks of broadcast_block_rows<RV> rows by RV
+/// packets of columns; B's rows are broadcast_tile's (b, plane, row), read up to the next
+/// multiple of RV packets past column n. LDA > 0 fixes lda at compile time (broadcast_tile).
+/// Numbers depend only on the length of A's rows and the packet size.
+template <int K, int RV, Eigen::Index LDA = 0, class T>
+void broadcast_product(Eigen::Index m, Eigen::Index n, Eigen::Index channels, const T* a, Eigen::Index lda, const T* b,
+                       Eigen::Index plane, Eigen::Index row, T* c, Eigen::Index ldc, const T* bias, bool relu) {
+  using gemm_detail::broadcast_tile;
+  constexpr int RM = static_cast<int>(broadcast_block_rows<RV>);
+  constexpr Eigen::Index NB = RV * Eigen::internal::packet_traits<T>::size;
+  for (Eigen::Index j = 0; j < n; j += NB) {
+    const Eigen::Index cols = std::min(NB, n - j);
+    const auto tile = [&]<int R>(Eigen::Index i) {
+      broadcast_tile<R, RV, K, LDA>(channels, a + i * lda, lda, b + j, plane, row, c + i * ldc + j, ldc, cols,
+                               bias != nullptr ? bias + i : nullptr, relu);
+    };
+    Eigen::Index i = 0;
+    for (; i + RM <= m; i += RM) tile.template operator()<RM>(i);
+    // fewer than RM rows left: blocks of 4, then single rows (constant-bound loops)
+    for (int r = 0; r < RM / 4 && i + 4 <= m; ++r, i += 4) tile.template operator()<4>(i);
+    for (int r = 0; r < 3 && i < m; ++r, ++i) tile.template operator()<1>(i);
+  }
+}
 
 /// C = A B (+ bias per row of C; relu(A B + bias) with `relu`), everything row-major: C m x n
 /// (ldc), A m x k (lda), B k x n (ldb), where each row of B can be read up to a multiple of
@@ -188,24 +233,8 @@ inline constexpr Eigen::Index gemm_broadcast_row_pad = 16;
 template <class T>
 void gemm_broadcast(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, Eigen::Index lda, const T* b,
                     Eigen::Index ldb, T* c, Eigen::Index ldc, const T* bias = nullptr, bool relu = false) {
-  using gemm_detail::broadcast_tile;
-  constexpr int RM = static_cast<int>(gemm_broadcast_rows), RV = 2;
-  constexpr Eigen::Index NB = gemm_broadcast_cols<T>;
-  static_assert(gemm_broadcast_row_pad % NB == 0 || NB % gemm_broadcast_row_pad == 0);
-  for (Eigen::Index j = 0; j < n; j += NB) {
-    const Eigen::Index cols = std::min(NB, n - j);
-    Eigen::Index i = 0;
-    for (; i + RM <= m; i += RM)
-      broadcast_tile<RM, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
-                             bias != nullptr ? bias + i : nullptr, relu);
-    // fewer than RM rows left: blocks of 4, then single rows (constant-bound loops)
-    for (int r = 0; r < RM / 4 && i + 4 <= m; ++r, i += 4)
-      broadcast_tile<4, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
-                            bias != nullptr ? bias + i : nullptr, relu);
-    for (int r = 0; r < 3 && i < m; ++r, ++i)
-      broadcast_tile<1, RV>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, cols,
-                            bias != nullptr ? bias + i : nullptr, relu);
-  }
+  static_assert(gemm_broadcast_row_pad % gemm_broadcast_cols<T> == 0, "a column block reads past the row padding");
+  broadcast_product<1, 2>(m, n, k, a, lda, b, ldb, 0, c, ldc, bias, relu);
 }
 
 }  // namespace strata::backend::cpu_kernels

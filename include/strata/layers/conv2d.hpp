@@ -52,10 +52,10 @@ struct Conv2DLayer {
       return std::array<Segment, 1>{{Segment{0, "weight", 0, weight_count, false, fan_in}.shaped({OC, C, K, K})}};
   }();
   /// The unfolded input (C*K*K x OH*OW, kept from forward for the weight gradient; rows
-  /// padded to a multiple of 16 positions, which vector kernels read whole) and the output
+  /// padded to a multiple of 32 positions, which vector kernels read whole) and the output
   /// gradient in channel-major order (OC x OH*OW): what an im2col + GEMM kernel needs, so
   /// that no kernel allocates during a step. (The CPU backend's ConvPlan::scratch.)
-  static constexpr std::size_t padded_positions = (out_height * out_width + 15) / 16 * 16;
+  static constexpr std::size_t padded_positions = (out_height * out_width + 31) / 32 * 32;
   static constexpr std::size_t scratch_per_sample = fan_in * padded_positions + OC * out_height * out_width;
 
   static std::string name() {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <vector>
 
 using namespace strata;
@@ -217,6 +218,28 @@ void check_kernels(std::size_t batch) {
     check_backward("im2col, one GEMM per batch");
   }(std::bool_constant<false>{});
 
+  // Stride 1: the wide kernel (no im2col) one image at a time; for an image with at least 64
+  // positions, bit for bit the im2col + gemm_broadcast path (the same products in the same order).
+  if constexpr (S == 1 && Plan::wide_image <= Plan::scratch) {
+    for (std::size_t j = 0; j < batch; ++j) {
+      CAPTURE(j);
+      const double* xj = x.data() + j * N::in;
+      check_relu("wide kernel, with ReLU", [&](double* out, bool relu) {
+        std::fill(out, out + y.size(), 0.0);
+        Cpu::conv2d_forward_wide<C, H, W, OC, K, P>(w.data(), b.data(), xj, out + j * N::out, scratch.data(), relu);
+      });
+      std::vector<double> y_wide(N::out, std::nan("")), y_im2col(N::out);
+      Cpu::conv2d_forward_wide<C, H, W, OC, K, P>(w.data(), b.data(), xj, y_wide.data(), scratch.data());
+      CHECK(max_abs_diff(y_wide, std::vector<double>(y_ref.begin() + j * N::out, y_ref.begin() + (j + 1) * N::out)) <
+            tol);
+      if constexpr (Plan::gemm_per_sample) {
+        Cpu::conv2d_forward_im2col<C, H, W, OC, K, S, P, true>(w.data(), b.data(), xj, y_im2col.data(), scratch.data(),
+                                                               1);
+        CHECK(std::memcmp(y_wide.data(), y_im2col.data(), N::out * sizeof(double)) == 0);
+      }
+    }
+  }
+
   Cpu::conv2d_forward_direct<C, H, W, OC, K, S, P>(w.data(), b.data(), x.data(), y.data(), batch);
   CHECK(max_abs_diff(y, y_ref) < tol);
   Cpu::conv2d_backward_direct<C, H, W, OC, K, S, P>(w.data(), x.data(), dy.data(), dw.data(), db.data(), dx.data(),
@@ -252,6 +275,15 @@ TEST_CASE("Conv2D kernels match the definition: stride, padding, kernel sizes", 
   static_assert(!backend::cpu_kernels::ConvPlan<5, 12, 11, 6, 3, 1, 0>::broadcast_kernel(2));
   check_kernels<1, 28, 28, 32, 3, 1, 0>(1);   // the digit CNN's first convolution, 676 positions, 9 taps
   check_kernels<13, 10, 10, 17, 3, 1, 1>(1);  // 100 positions, 117 taps, 17 channels (partial blocks)
+  // One image, stride 1, at least as many taps as channels: read from the padded image (no im2col).
+  using Digits2 = backend::cpu_kernels::ConvPlan<32, 13, 13, 64, 3, 1, 0>;
+  static_assert(Digits2::wide_kernel(1) && !Digits2::wide_kernel(2));
+  static_assert(!backend::cpu_kernels::ConvPlan<1, 28, 28, 32, 3, 1, 0>::wide_kernel(1));  // 9 taps, 32 channels
+  static_assert(!backend::cpu_kernels::ConvPlan<8, 17, 17, 4, 3, 2, 1>::wide_kernel(1));   // stride 2
+  check_kernels<32, 13, 13, 64, 3, 1, 0>(1);  // the digit CNN's second convolution: 11 x 13 wide positions
+  check_kernels<4, 9, 8, 5, 5, 1, 2>(1);      // "same" 5x5: wide rows of 12, 4 columns dropped
+  check_kernels<8, 9, 9, 7, 1, 1, 0>(1);      // 1x1 kernel: nothing dropped
+  check_kernels<3, 11, 9, 2, 3, 1, 1>(2);     // per-sample GEMM for the batch, the wide kernel per image
   // At most 16 positions in the batch: weight rows times position-major columns (gemm_rows).
   static_assert(backend::cpu_kernels::ConvPlan<16, 5, 5, 9, 3, 1, 0>::rows_kernel(1));
   static_assert(!backend::cpu_kernels::ConvPlan<16, 5, 5, 9, 3, 1, 0>::rows_kernel(2));

@@ -68,6 +68,24 @@ void gemm(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, Eigen::Ind
 }
 
 namespace gemm_detail {
+/// Pins a loaded packet to a register for the rest of its use. Without it GCC 12 folds the
+/// load into every multiply-add that reads the packet (a memory operand each time), so the
+/// tiles below issued one load per multiply-add instead of (RM + RN) per RM x RN: rows_tile
+/// for conv3 at batch 1 (128 x 9 x 576, one thread) 35-36 us against 15 us with the packets
+/// pinned; broadcast_tile, whose A entries are broadcast from memory anyway, 47-48 against
+/// 45 us (conv2, one image) and 7.8-7.9 against 7.0 us (conv1). The empty asm makes the
+/// value opaque, so the compiler cannot re-read it; the numbers do not change.
+template <class P>
+inline void keep_in_register(P& p) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  asm("" : "+v"(p));
+#elif defined(__GNUC__) && defined(__aarch64__)
+  asm("" : "+w"(p));
+#else
+  (void)p;
+#endif
+}
+
 /// An RM x RN block of C = A B^T + bias: each entry the dot product of a row of A and a row
 /// of B, RM * RN packet accumulators along k, reduced at the end (the last k % packet
 /// entries added in scalar order).
@@ -83,9 +101,13 @@ template <int RM, int RN, class T>
   Eigen::Index p = 0;
   for (; p + L <= k; p += L) {
     P av[RM];
-    for (int i = 0; i < RM; ++i) av[i] = ei::ploadu<P>(a + i * lda + p);
+    for (int i = 0; i < RM; ++i) {
+      av[i] = ei::ploadu<P>(a + i * lda + p);
+      keep_in_register(av[i]);
+    }
     for (int j = 0; j < RN; ++j) {
-      const P bv = ei::ploadu<P>(b + j * ldb + p);
+      P bv = ei::ploadu<P>(b + j * ldb + p);
+      keep_in_register(bv);
       for (int i = 0; i < RM; ++i) acc[i][j] = ei::pmadd(av[i], bv, acc[i][j]);
     }
   }
@@ -107,7 +129,9 @@ inline constexpr Eigen::Index gemm_rows_block = 4;
 /// dot product of two contiguous rows. Nothing is packed: for a convolution over a few
 /// output positions (the last 3x3 convolution of the digit CNN at batch 1: 128 x 9 x 576)
 /// Eigen's GEMM spends more time packing the weights than multiplying (38 us against
-/// 22 us here, one thread). Blocks of 4 rows of A by 3 rows of B (12 accumulators).
+/// 22 us here, one thread; 15 us since the packets are kept in registers). Blocks of 4
+/// rows of A by 3 rows of B (12 accumulators); 2 x 9, 3 x 9 and 6 x 3 ran as fast, 2, 3
+/// or 4 x 5 30-40% slower (conv3 at batch 1).
 /// Numbers depend only on k and the packet size (no threads inside).
 template <class T>
 void gemm_rows(Eigen::Index m, Eigen::Index n, Eigen::Index k, const T* a, Eigen::Index lda, const T* b,
@@ -160,7 +184,10 @@ template <int RM, int RV, int K, Eigen::Index LDA, class T>
 #pragma GCC unroll 16
       for (int kw = 0; kw < K; ++kw) {
         P bv[RV];
-        for (int v = 0; v < RV; ++v) bv[v] = ei::ploadu<P>(bc + kh * row + kw + v * L);
+        for (int v = 0; v < RV; ++v) {
+          bv[v] = ei::ploadu<P>(bc + kh * row + kw + v * L);
+          keep_in_register(bv[v]);
+        }
         for (int i = 0; i < RM; ++i) {
           const P av = ei::pset1<P>(ac[i * lda + kh * K + kw]);
           for (int v = 0; v < RV; ++v) acc[i][v] = ei::pmadd(av, bv[v], acc[i][v]);

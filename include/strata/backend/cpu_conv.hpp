@@ -78,9 +78,9 @@ struct ConvPlan {
   /// convolution at batch 1): dot products of weight rows and position-major columns
   /// (gemm_rows) instead of Eigen's GEMM, which would pack the whole weight matrix for a
   /// product of a few columns. Measured, one thread, 128 x 576 weights: 9 positions 22 us
-  /// against Eigen's 38 us (packing included); 18 positions 61 us against 55 us. (Before
-  /// gemm_rows kept its packets in registers, which made 9 positions 35-36 -> 15 us on
-  /// another machine: 18 positions may now favour gemm_rows too; not measured.)
+  /// against Eigen's 38 us (packing included); 18 positions 61 us against 55 us. Those
+  /// figures predate keep_in_register, which took 9 positions from 35-36 to 15 us on
+  /// another machine; 18 positions may now favour gemm_rows too (not measured).
   static constexpr bool rows_kernel(std::size_t batch) { return !gemm_per_sample && batch * Geometry::positions <= 16; }
   /// Forward of one image with many output positions (the first two convolutions of the
   /// digit CNN at batch 1): weights times its columns with gemm_broadcast (no packing), its
